@@ -1,0 +1,15 @@
+"""nnlib: a glass-box neural-network library in numpy, written to be read.
+
+The public names follow PyTorch's (``nnlib.Linear``, ``nnlib.optim.Adam``, ...) so that a
+student who learns here meets familiar ground next.
+"""
+
+from .module import Module, Parameter, Sequential
+from .layers import ELU, Dropout, Flatten, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeLoss, MSELoss
+from .gradcheck import gradcheck
+from .training import EarlyStopping, History, evaluate, fit, predict
+from . import init, optim, models, datasets, viz  # noqa: E402
+# -- modules added by later work register their public names below this line --
+
+__version__ = "0.1.0"

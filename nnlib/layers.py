@@ -1,0 +1,224 @@
+"""Dense layers, activations, Dropout and Flatten, each a forward next to its backward.
+
+Shapes use N for the batch. Every forward keeps its input's dtype (float32 stays float32);
+integer inputs are promoted to float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import init
+from ._validation import check_array, check_in_range, check_positive
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    r"""Affine map :math:`y = x W^\top + b`.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool, default True
+    rng : Generator, int or None
+        Seed for the initial weights (PyTorch's default: U(±1/√in_features) for W and b).
+
+    Shape
+    -----
+    - Input: ``(N, in_features)``
+    - Output: ``(N, out_features)``
+
+    Attributes
+    ----------
+    weight : Parameter ``(out_features, in_features)``
+    bias : Parameter ``(out_features,)`` or None
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
+        check_positive(in_features, "in_features", "Linear", integer=True)
+        check_positive(out_features, "out_features", "Linear", integer=True)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.zeros((out_features, in_features)), "weight")
+        self.bias = Parameter(np.zeros(out_features), "bias") if bias else None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        W, b = init.pytorch_default(self.weight.shape, rng, self.weight.dtype)
+        self.weight.value = W
+        self.weight.grad = np.zeros_like(W)
+        if self.bias is not None:
+            self.bias.value = b.astype(self.weight.dtype)
+            self.bias.grad = np.zeros_like(self.bias.value)
+
+    def forward(self, x):
+        x = check_array(x, "x", "Linear.forward", shape=(None, self.in_features))
+        self._x = x
+        y = x @ self.weight.value.T.astype(x.dtype, copy=False)
+        if self.bias is not None:
+            y += self.bias.value.astype(x.dtype, copy=False)
+        return y
+
+    def backward(self, grad_y):
+        x = self._x
+        # dL/dW = Σ_n grad_y[n]ᵀ x[n]; dL/db = Σ_n grad_y[n]; dL/dx = grad_y W
+        self.weight.grad += (grad_y.T @ x).astype(self.weight.dtype, copy=False)
+        if self.bias is not None:
+            self.bias.grad += grad_y.sum(axis=0).astype(self.bias.dtype, copy=False)
+        return grad_y @ self.weight.value.astype(grad_y.dtype, copy=False)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class _Elementwise(Module):
+    """An activation y = f(x) whose backward is grad_y * f'(x), computed from the cache."""
+
+    def forward(self, x):
+        x = check_array(x, "x", f"{type(self).__name__}.forward")
+        self._x = x
+        self._y = self.f(x)
+        return self._y
+
+    def backward(self, grad_y):
+        return grad_y * self.df()
+
+
+def sigmoid(x):
+    """σ(x) = 1/(1+e^{-x}) without overflow: for x < 0 use e^{x}/(1+e^{x})."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))  # never overflows: the exponent is <= 0
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(
+        x.dtype if x.dtype.kind == "f" else np.float64, copy=False
+    )
+
+
+class Sigmoid(_Elementwise):
+    r"""σ(x) = 1 / (1 + e^{-x});  σ'(x) = σ(x)(1 - σ(x)). Saturates for large \|x\|.
+
+    Shape: any, output same as input.
+    """
+
+    def f(self, x):
+        return sigmoid(x)
+
+    def df(self):
+        return self._y * (1 - self._y)
+
+
+class Tanh(_Elementwise):
+    """tanh(x);  tanh'(x) = 1 - tanh²(x). Shape: any, output same as input."""
+
+    def f(self, x):
+        return np.tanh(x)
+
+    def df(self):
+        return 1 - self._y * self._y
+
+
+class ReLU(_Elementwise):
+    """max(0, x); derivative 1 where x > 0, else 0 (we take 0 at x = 0, as PyTorch does).
+
+    Shape: any, output same as input.
+    """
+
+    def f(self, x):
+        return np.maximum(x, 0)
+
+    def df(self):
+        return (self._x > 0).astype(self._x.dtype)
+
+
+class LeakyReLU(_Elementwise):
+    """x for x > 0, negative_slope·x otherwise: dead units still get a small gradient.
+
+    Shape: any, output same as input.
+    """
+
+    def __init__(self, negative_slope: float = 0.01):
+        check_in_range(negative_slope, "negative_slope", "LeakyReLU", 0.0, 1.0, hi_open=False)
+        self.negative_slope = negative_slope
+
+    def f(self, x):
+        return np.where(x > 0, x, x * self.negative_slope).astype(x.dtype, copy=False)
+
+    def df(self):
+        return np.where(self._x > 0, 1.0, self.negative_slope).astype(self._x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(_Elementwise):
+    """x for x > 0, alpha·(e^x - 1) otherwise; derivative 1 or y + alpha.
+
+    Shape: any, output same as input.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        check_positive(alpha, "alpha", "ELU", allow_zero=True)
+        self.alpha = alpha
+
+    def f(self, x):
+        # expm1 of min(x, 0): accurate near 0 and never overflows for large positive x
+        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    def df(self):
+        return np.where(self._x > 0, 1.0, self._y + self.alpha).astype(self._x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class Identity(Module):
+    """y = x. Shape: any, output same as input."""
+
+    def forward(self, x):
+        return check_array(x, "x", "Identity.forward")
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability p and scale the
+    survivors by 1/(1-p), so the expected activation is unchanged and eval needs no rescaling.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+    rng : Generator, int or None — seed of the masks, for repeatable runs.
+
+    Shape: any, output same as input.
+    """
+
+    def __init__(self, p: float = 0.5, rng=None):
+        check_in_range(p, "p", "Dropout", 0.0, 1.0)
+        self.p = p
+        self.rng = init.as_rng(rng)
+
+    def forward(self, x):
+        x = check_array(x, "x", "Dropout.forward")
+        if not self.training or self.p == 0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._mask = keep.astype(x.dtype) / np.asarray(1 - self.p, dtype=x.dtype)
+        return x * self._mask
+
+    def backward(self, grad_y):
+        return grad_y if self._mask is None else grad_y * self._mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1·d2·...). Shape: Input ``(N, *)``, output ``(N, prod(*))``."""
+
+    def forward(self, x):
+        x = check_array(x, "x", "Flatten.forward", min_ndim=1)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_y):
+        return grad_y.reshape(self._shape)

@@ -1,0 +1,38 @@
+import matplotlib as mpl
+import numpy as np
+
+import nnlib
+from nnlib import viz
+
+
+def test_style_is_projector_sized_and_colour_blind_safe():
+    viz.use_style()
+    assert mpl.rcParams["font.size"] >= 12 and mpl.rcParams["xtick.labelsize"] >= 12
+    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][:3] == viz.PALETTE[:3]
+
+
+def test_live_figure_redraws_into_its_output():
+    fig, ax = viz.figure()
+    (line,) = ax.plot([0, 1], [0, 1])
+    live = viz.LiveFigure(fig)
+    line.set_ydata([1, 0])
+    live.redraw()
+    assert live.last_ms >= 0
+    assert len(live.output.outputs) == 1  # replaced, not appended
+
+
+def test_decision_boundary_and_history_plots():
+    X, y = nnlib.datasets.moons(40)
+    m = nnlib.models.mlp([2, 4, 2], rng=0)
+    fig, axes = viz.figure(1, 2)
+    viz.plot_decision_boundary(axes[0], m, X, y, steps=20, title="t")
+    h = nnlib.training.History()
+    h.append(loss=1.0, val_loss=2.0)
+    viz.plot_history(axes[1], h)
+    assert axes[0].get_title() == "t" and len(axes[1].lines) == 2
+
+
+def test_decision_grid_covers_the_data():
+    X = np.array([[0.0, 0.0], [1.0, 2.0]])
+    grid, xx, yy = viz.decision_grid(X, steps=5, margin=0.5)
+    assert grid.shape == (25, 2) and xx.min() == -0.5 and yy.max() == 2.5
