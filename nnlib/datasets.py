@@ -121,3 +121,7 @@ def train_test_split(X, y, test_size: float = 0.25, seed: int | None = 0, strati
     mask = np.zeros(len(X), bool)
     mask[test] = True
     return X[~mask], X[mask], y[~mask], y[mask]
+
+
+# MNIST has its own module (IDX reader, offline subset, download with hash checks).
+from .mnist import load_mnist, read_idx  # noqa: E402, F401

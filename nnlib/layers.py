@@ -127,6 +127,9 @@ class ReLU(_Elementwise):
     def df(self):
         return (self._x > 0).astype(self._x.dtype)
 
+    def backward(self, grad_y):
+        return grad_y * (self._x > 0)  # one pass: bool × float keeps the float dtype
+
 
 class LeakyReLU(_Elementwise):
     """x for x > 0, negative_slope·x otherwise: dead units still get a small gradient.

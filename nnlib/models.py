@@ -51,3 +51,7 @@ def mlp(sizes, activation: str = "relu", output_activation: str | None = None, r
     if output_activation is not None:
         layers.append(ACTIVATIONS[output_activation]())
     return Sequential(*layers)
+
+
+# LeNet-5 lives beside the convolution code; it is re-exported here, where students look.
+from .lenet import C3_CONNECTIONS, layer_table, lenet5, summary  # noqa: E402, F401
