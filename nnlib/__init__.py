@@ -11,6 +11,7 @@ from .gradcheck import gradcheck
 from .training import EarlyStopping, History, evaluate, fit, predict
 from . import init, optim, models, datasets, viz  # noqa: E402
 # -- modules added by later work register their public names below this line --
+from . import graph  # noqa: E402
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
 
 __version__ = "0.1.0"
