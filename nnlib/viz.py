@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+import warnings
 
 import matplotlib as mpl
 import numpy as np
@@ -83,7 +84,9 @@ class LiveFigure:
 
         if fig.get_layout_engine() is None:
             # lay the figure out once here: a tight bounding box at every redraw would render twice
-            fig.tight_layout()
+            with warnings.catch_warnings():  # some gridspec layouts cannot be tightened; keep them as they are
+                warnings.simplefilter("ignore", UserWarning)
+                fig.tight_layout()
         self.fig = fig
         self.output = widgets.Output()
         self.last_ms = float("nan")
