@@ -55,7 +55,8 @@ browser: $(STAMP)
 
 present: $(STAMP)
 	@test -n "$(NB)" || (echo "usage: make present NB=05" && exit 2)
-	$(BIN)/voila --port=$(PORT) --strip_sources=True $(wildcard notebooks/$(NB)_*.ipynb)
+	@test -n "$(wildcard notebooks/$(NB)_*.ipynb)" || (echo "no notebook matches notebooks/$(NB)_*.ipynb" && exit 2)
+	$(BIN)/voila --port=$(PORT) --strip_sources=True $(firstword $(wildcard notebooks/$(NB)_*.ipynb))
 
 lint: $(STAMP)
 	$(BIN)/ruff check nnlib tests benchmarks scripts

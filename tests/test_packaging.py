@@ -1,0 +1,239 @@
+"""Binder, Colab and the README's launch badges stay in step with the project.
+
+- ``binder/requirements.txt`` names the same packages with the same version ranges as
+  ``requirements.txt`` (plus nnlib itself), and pyproject's dependencies agree with both.
+- ``binder/runtime.txt`` asks for a Python that pyproject's ``requires-python`` accepts.
+- ``binder/postBuild`` calls the full-MNIST loader and never fails the Binder build.
+- The README carries a Binder badge for the collection and a Colab badge for every
+  notebook, in the URL patterns each service documents, for the repository named in
+  pyproject's Homepage.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+NOTEBOOK_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
+BRANCH = "main"
+
+
+def _pyproject() -> dict:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def _github_repo() -> tuple[str, str]:
+    url = _pyproject()["project"]["urls"]["Homepage"]
+    m = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)/?", url)
+    assert m, f"pyproject Homepage is not a GitHub repository URL: {url}"
+    return m.group(1), m.group(2)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _specifier(spec: str) -> str:
+    # ">=1.24, <3" and "<3,>=1.24" are the same range.
+    return ",".join(sorted(part.replace(" ", "") for part in spec.split(",") if part.strip()))
+
+
+_REQ = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([^;]*)")
+
+
+def parse_requirement(line: str) -> tuple[str, str]:
+    """``"numpy>=1.24,<3"`` -> ``("numpy", "<3,>=1.24")``."""
+    m = _REQ.match(line.strip())
+    if not m:
+        raise ValueError(f"not a requirement: {line!r}")
+    return _canonical(m.group(1)), _specifier(m.group(3))
+
+
+def read_requirements(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Named requirements (name -> range) and the other lines (local paths, options)."""
+    named: dict[str, str] = {}
+    other: list[str] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith((".", "/", "-", "git+")) or "://" in line:
+            other.append(line)
+            continue
+        name, spec = parse_requirement(line)
+        assert name not in named, f"{path.name} names {name} twice"
+        named[name] = spec
+    return named, other
+
+
+def test_parse_requirement_normalises_names_and_ranges():
+    assert parse_requirement("Scikit_Learn >= 1.3, <2") == ("scikit-learn", "<2,>=1.3")
+    assert parse_requirement("numpy") == ("numpy", "")
+    with pytest.raises(ValueError):
+        parse_requirement("   ")
+
+
+def test_binder_requirements_match_requirements_txt():
+    main, main_other = read_requirements(ROOT / "requirements.txt")
+    binder, binder_other = read_requirements(BINDER / "requirements.txt")
+    assert not main_other, f"requirements.txt has unexpected non-package lines: {main_other}"
+    missing = sorted(set(main) - set(binder))
+    extra = sorted(set(binder) - set(main))
+    assert not missing and not extra, (
+        f"binder/requirements.txt is out of step with requirements.txt: "
+        f"missing {missing}, extra {extra}")
+    differ = {n: (main[n], binder[n]) for n in main if main[n] != binder[n]}
+    assert not differ, f"version ranges differ (requirements.txt, binder): {differ}"
+    # nnlib itself, installed from the checkout that repo2docker copies in.
+    assert binder_other == ["."], (
+        f"binder/requirements.txt must install nnlib from the repository with a '.' line, "
+        f"has {binder_other}")
+
+
+def test_pyproject_dependencies_match_requirements_txt():
+    main, _ = read_requirements(ROOT / "requirements.txt")
+    for dep in _pyproject()["project"]["dependencies"]:
+        name, spec = parse_requirement(dep)
+        assert name in main, f"pyproject depends on {name}, requirements.txt does not list it"
+        assert main[name] == spec, (
+            f"{name}: pyproject says {spec!r}, requirements.txt says {main[name]!r}")
+
+
+def test_binder_runtime_is_a_supported_python():
+    runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
+    m = re.fullmatch(r"python-(\d+)\.(\d+)", runtime)
+    assert m, f"binder/runtime.txt must read python-X.Y, reads {runtime!r}"
+    requires = _pyproject()["project"]["requires-python"]
+    low = re.fullmatch(r">=\s*(\d+)\.(\d+)", requires.strip())
+    assert low, f"unexpected requires-python {requires!r}: teach this test to read it"
+    assert (int(m.group(1)), int(m.group(2))) >= (int(low.group(1)), int(low.group(2)))
+
+
+# -- postBuild ---------------------------------------------------------------------------
+
+
+def _run_post_build(tmp_path: Path, fake_nnlib: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run binder/postBuild against a stand-in nnlib package, never the real one.
+
+    The ``python`` that postBuild finds is a shim running this interpreter with ``-S``:
+    without site-packages the editable install's import hook cannot hand out the real
+    ``nnlib.mnist`` (whose full download must not run in a test), only the stand-in on
+    PYTHONPATH is importable.
+    """
+    pkg = tmp_path / "fake" / "nnlib"
+    pkg.mkdir(parents=True)
+    for name, code in fake_nnlib.items():
+        (pkg / name).write_text(textwrap.dedent(code), encoding="utf-8")
+    shim_dir = tmp_path / "bin"
+    shim_dir.mkdir()
+    shim = shim_dir / "python"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tmp_path / "fake")
+    env["PATH"] = str(shim_dir) + os.pathsep + env.get("PATH", "")
+    env["CALLS"] = str(tmp_path / "calls.txt")
+    # cwd is not the repository: "python -" puts the cwd first on the import path.
+    return subprocess.run(["bash", str(BINDER / "postBuild")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+_RECORDING_LOADER = """
+    import os
+
+    def load_mnist(subset="5k", data_home=None):
+        with open(os.environ["CALLS"], "a") as f:
+            f.write(f"{__name__} {subset}\\n")
+        return [0] * 3, [0] * 3, [0] * 2, [0] * 2  # four arrays' lengths are all it reads
+"""
+
+
+def test_post_build_is_an_executable_bash_script():
+    path = BINDER / "postBuild"
+    assert os.access(path, os.X_OK), "binder/postBuild must be executable (repo2docker runs it)"
+    assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash")
+
+
+@pytest.mark.parametrize("module", ["mnist.py", "datasets.py"])
+def test_post_build_downloads_full_mnist(tmp_path, module):
+    proc = _run_post_build(tmp_path, {"__init__.py": "", module: _RECORDING_LOADER})
+    assert proc.returncode == 0, proc.stderr
+    calls = (tmp_path / "calls.txt").read_text().split("\n")
+    assert calls[0] == f"nnlib.{module[:-3]} full", calls
+    assert "WARNING" not in proc.stderr
+    assert "3 training and 2 test images" in proc.stdout
+
+
+def test_post_build_warns_but_succeeds_when_the_download_fails(tmp_path):
+    failing = """
+        def load_mnist(subset="5k", data_home=None):
+            raise OSError("no network")
+    """
+    proc = _run_post_build(tmp_path, {"__init__.py": "", "mnist.py": failing})
+    assert proc.returncode == 0, "a failed download must not fail the Binder build"
+    assert "no network" in proc.stderr
+    assert "WARNING: MNIST pre-download failed" in proc.stderr
+
+
+def test_post_build_warns_but_succeeds_without_a_loader(tmp_path):
+    proc = _run_post_build(tmp_path, {"__init__.py": ""})
+    assert proc.returncode == 0
+    assert "WARNING" in proc.stderr
+
+
+# -- README badges -----------------------------------------------------------------------
+
+BINDER_BADGE_IMG = "https://mybinder.org/badge_logo.svg"
+COLAB_BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
+_BADGE = re.compile(r"\[!\[([^\]]*)\]\(([^)\s]+)\)\]\(([^)\s]+)\)")
+
+
+def _badges() -> list[tuple[str, str, str]]:
+    readme = ROOT / "README.md"
+    assert readme.is_file(), "README.md is missing"
+    return _BADGE.findall(readme.read_text(encoding="utf-8"))
+
+
+def _notebooks() -> list[str]:
+    return sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")
+                  if NOTEBOOK_NAME.match(p.name))
+
+
+def test_readme_has_a_binder_badge_for_the_collection():
+    org, repo = _github_repo()
+    expected = f"https://mybinder.org/v2/gh/{org}/{repo}/{BRANCH}?urlpath=lab/tree/notebooks"
+    binder = [(alt, img, link) for alt, img, link in _badges() if img == BINDER_BADGE_IMG]
+    assert binder, "README has no Binder badge (image https://mybinder.org/badge_logo.svg)"
+    for _, _, link in binder:
+        assert link == expected, f"Binder badge links to {link}, expected {expected}"
+
+
+def test_readme_has_a_colab_badge_for_every_notebook():
+    org, repo = _github_repo()
+    prefix = f"https://colab.research.google.com/github/{org}/{repo}/blob/{BRANCH}/notebooks/"
+    linked = []
+    for _, img, link in _badges():
+        if img != COLAB_BADGE_IMG:
+            continue
+        assert link.startswith(prefix), f"Colab badge {link} does not start with {prefix}"
+        name = link[len(prefix):]
+        assert NOTEBOOK_NAME.match(name), f"Colab badge points at {name}, not a notebook"
+        assert (ROOT / "notebooks" / name).is_file(), f"Colab badge points at missing {name}"
+        linked.append(name)
+    assert len(linked) == len(set(linked)), f"a notebook has two Colab badges: {linked}"
+    missing = sorted(set(_notebooks()) - set(linked))
+    assert not missing, f"README lacks an Open in Colab badge for {missing}"
