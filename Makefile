@@ -32,6 +32,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)
+	$(BIN)/ruff check nnlib tests benchmarks scripts
 	$(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:randomly notebooks
 	@if $(PY) -c 'import tests.browser.env as e, sys; sys.exit(0 if e.chromium_path() else 1)' 2>/dev/null; then \
