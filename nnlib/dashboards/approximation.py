@@ -737,10 +737,12 @@ def width_widget(cache: FitCache, target: str = "sin(pi x)", activation: str = "
                      ["1e-12", "1e-10", "1e-8", "1e-6", "1e-4", "0.01", "1"])
     ax_err.set_xlim(0.8, max(cache.widths) * 1.25)
     ax_err.set_ylim(1e-13, 3.0)
+    ax_err.set_title("training error against width")  # static: part of the blitted background
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    # blit: axes, ticks and labels are rendered once; a move redraws the data and the title
+    live = LiveFigure(fig, animated=[pts, fit_line, ax_fit.get_legend(), err_line, err_dot, ax_fit.title])
     dd_t = widgets.Dropdown(options=list(TARGETS), value=target, description="target")
     dd_a = widgets.Dropdown(options=list(FIT_ACTIVATIONS), value=activation, description="activation")
     sl = widgets.SelectionSlider(options=list(cache.widths), value=width, description="width")
@@ -754,8 +756,7 @@ def width_widget(cache: FitCache, target: str = "sin(pi x)", activation: str = "
         err = np.maximum(v.errors, 1e-12)
         err_line.set_data(v.widths, err)
         err_dot.set_data([sl.value], [max(v.train_mse, 1e-12)])
-        ax_err.set_title("training error against width")
-        live.redraw()
+        live.redraw(key=(dd_t.value, dd_a.value, sl.value))
 
     for w in (dd_t, dd_a, sl):
         w.observe(update, names="value")
@@ -783,7 +784,8 @@ def single_bump_widget(left: float = -0.3, right: float = 0.3, height: float = 1
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    # blit: axes and labels are rendered once; a move redraws the three curves and the title
+    live = LiveFigure(fig, animated=[up, down, diff, ax.get_legend(), ax.title])
     s_left = widgets.FloatSlider(value=left, min=-1, max=1, step=0.05, description="left edge")
     s_right = widgets.FloatSlider(value=right, min=-1, max=1, step=0.05, description="right edge")
     s_h = widgets.FloatSlider(value=height, min=-1.5, max=1.5, step=0.05, description="height h")
@@ -884,7 +886,9 @@ def moons_widget(sweep: ClassificationSweep, X_train, y_train, X_test, y_test, w
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    # blit: axes, accuracy curves and labels are rendered once; a move redraws the regions,
+    # the points on top of them, the title and the width marker
+    live = LiveFigure(fig, animated=[img, *ax_map.collections, ax_map.title, vline])
     sl = widgets.SelectionSlider(options=list(fam.widths), value=width, description="width")
 
     def update(_=None):
@@ -893,7 +897,7 @@ def moons_widget(sweep: ClassificationSweep, X_train, y_train, X_test, y_test, w
         ax_map.set_title(f"width {sl.value}: train {sweep.train_acc[k]:.2f}, "
                          f"test {sweep.test_acc[k]:.2f}")
         vline.set_data([sl.value, sl.value], [0.45, 1.02])
-        live.redraw()
+        live.redraw(key=sl.value)
 
     sl.observe(update, names="value")
     update()

@@ -300,10 +300,14 @@ def weight_matrix_widget(n: int = 5):
     plot = WeightMatrixPlot(n)
     live = LiveFigure(plot.fig)
     slider = widgets.IntSlider(value=n, min=2, max=12, description="n (units)")
+    # Each n changes the axis limits and up to 108 cell labels, so a render takes ~100 ms;
+    # the 11 states are rendered once here (about a second) and a move swaps stored PNGs.
+    live.prerender(range(slider.min, slider.max + 1), plot.update)
+    plot.update(n)
 
     def on_change(change):
         plot.update(change["new"])
-        live.redraw()
+        live.redraw(key=change["new"])  # the figure depends on n alone
 
     slider.observe(on_change, names="value")
     return widgets.VBox([slider, live.output])
@@ -516,14 +520,14 @@ def window_widget(name: str = "6x6 image, Laplacian, valid", index: int = 0):
 
     def on_cell(change):
         explorer.show(change["new"])
-        live.redraw()
+        live.redraw(key=(explorer.name, change["new"]))  # seen before: no render
 
     def on_example(change):
         explorer.set_example(change["new"])
         cell.unobserve(on_cell, names="value")
         cell.value, cell.max = 0, explorer.n_cells - 1
         cell.observe(on_cell, names="value")
-        live.redraw()
+        live.redraw(key=(explorer.name, 0))
 
     cell.observe(on_cell, names="value")
     choose.observe(on_example, names="value")
@@ -1166,12 +1170,16 @@ def learning_widget(kernels, losses, hidden):
     import ipywidgets as widgets
 
     plot = LearningPlot(kernels, losses, hidden)
-    live = LiveFigure(plot.fig)
+    # blit: the hidden kernel, the loss curve and all axes are rendered once; a move redraws
+    # the learned kernel, its numbers, its title and the marker
+    live = LiveFigure(plot.fig, animated=[plot.k_im, *plot.ax_k.collections,  # cell borders over the image
+                                          *plot.ax_k.spines.values(), *plot.k_texts.ravel(),
+                                          plot.ax_k.title, plot.marker])
     slider = widgets.IntSlider(value=0, min=0, max=len(plot.losses) - 1, description="iteration")
 
     def on_change(change):
         plot.update(change["new"])
-        live.redraw()
+        live.redraw(key=change["new"])
 
     slider.observe(on_change, names="value")
     return widgets.VBox([slider, live.output])

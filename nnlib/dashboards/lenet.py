@@ -515,8 +515,32 @@ class TrainingPlot:
         self.acc.set_data(recorder.epoch_ends[:len(acc)], acc)
 
     def png(self) -> bytes:
+        """The figure as PNG bytes, blitted: axes, ticks and legends are rendered once per set
+        of axis limits and kept as pixels; each call redraws only the curves and the caption
+        (a knob move or a training update then costs a fraction of a full render)."""
+        from PIL import Image
+
+        canvas = self.fig.canvas
+        # the legends last, so a curve never covers them
+        moving = [self.prev_loss, self.prev_acc, self.raw, self.smooth, self.probe, self.acc, self.title,
+                  self.ax_loss.get_legend(), self.ax_acc.get_legend()]
+        key = tuple(tuple(ax.viewLim.bounds) for ax in self.fig.axes)
+        if key != getattr(self, "_background_key", None):
+            for artist in moving:
+                artist.set_animated(True)  # left out of canvas.draw(), so out of the background
+            try:
+                canvas.draw()
+            finally:  # only for this draw: fig.savefig and display(fig) still show everything
+                for artist in moving:
+                    artist.set_animated(False)
+            self._background = canvas.copy_from_bbox(self.fig.bbox)
+            self._background_key = key
+        else:
+            canvas.restore_region(self._background)
+        for artist in moving:
+            self.fig.draw_artist(artist)
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast over small
+        Image.fromarray(np.asarray(canvas.buffer_rgba()), "RGBA").save(buf, format="png", compress_level=1)
         return buf.getvalue()
 
 
@@ -1313,7 +1337,9 @@ class FeatureMapExplorer:
         self.ax_p.set_xlabel("digit")
         self.ax_p.set_ylabel("probability")
         self._title(index)
-        self.live = viz.LiveFigure(fig)
+        # blit: axes, labels and stage titles are rendered once; a move redraws the images,
+        # the bars and the digit's title
+        self.live = viz.LiveFigure(fig, animated=[*self.images, self.in_img, *self.bars, self.ax_in.title])
         _freeze_layout(fig)
         self.slider = w.IntSlider(value=index, min=0, max=X.shape[0] - 1, description="test digit #",
                                   style={"description_width": "100px"}, layout=w.Layout(width="500px"))
@@ -1336,7 +1362,7 @@ class FeatureMapExplorer:
         for bar, p in zip(self.bars, self.stages[-1][1]):
             bar.set_height(p)
         self._title(index)
-        self.live.redraw()
+        self.live.redraw(key=index)  # a digit seen before is swapped in without rendering
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -1418,12 +1444,15 @@ class RobustnessExplorer:
         self.ax.set_xlabel(max((PERTURBATIONS[k][0] for k in curves), key=len))  # room for the longest label
         self.ax.set_title("Test accuracy vs rotation")
         self.ax_img.set_title("rotation -60: says 0 (100%, wrong)", fontsize=13)
-        self.live = viz.LiveFigure(fig)
+        # blit: the curve, axes and labels are rendered once per perturbation; a strength move
+        # redraws the ring, the digit (under its frame) and its title
+        self.live = viz.LiveFigure(fig, animated=[self.marker, self.image, *self.ax_img.spines.values(),
+                                                  self.ax_img.title])
         _freeze_layout(fig)
         self._set_kind(kind, redraw=False)
         self.kind.observe(lambda ch: self._set_kind(ch["new"]), names="value")
         self.level.observe(lambda ch: self.show(self.kind.value, ch["new"]), names="value")
-        self.show(kind, self.level.value)
+        self.show(kind, self.level.value, full=True)
         self.widget = w.VBox([w.HBox([self.kind, self.level]), self.live.output])
 
     def _set_kind(self, kind: str, redraw: bool = True) -> None:
@@ -1442,7 +1471,7 @@ class RobustnessExplorer:
             self.level.value = float(lv[int(np.argmin(np.abs(lv)))])
             self.level.min, self.level.max = float(lv.min()), float(lv.max())
         if redraw:
-            self.show(kind, self.level.value)
+            self.show(kind, self.level.value, full=True)  # the curve and its labels changed
 
     def state(self, kind: str, value: float) -> dict:
         """What the view shows for ``value``: the nearest precomputed level, its accuracy, the
@@ -1454,7 +1483,7 @@ class RobustnessExplorer:
         return {"level": lv[i], "accuracy": float(acc[i]), "image": img, "pred": int(p.argmax()),
                 "confidence": float(p.max())}
 
-    def show(self, kind: str, value: float, redraw: bool = True) -> None:
+    def show(self, kind: str, value: float, redraw: bool = True, full: bool = False) -> None:
         s = self.state(kind, value)
         self.marker.set_data([s["level"]], [s["accuracy"]])
         self.image.set_data(s["image"][0, 0])
@@ -1462,7 +1491,7 @@ class RobustnessExplorer:
         self.ax_img.set_title(f"{kind} {s['level']:g}: says {s['pred']} ({s['confidence']:.0%}, {verdict})",
                               fontsize=13)
         if redraw:
-            self.live.redraw()
+            self.live.redraw(full=full)
 
     def _ipython_display_(self):
         from IPython.display import display

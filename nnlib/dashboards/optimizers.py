@@ -547,7 +547,7 @@ class RaceFigure:
         draw_contours(self.ax, s)
         self.lines = {name: self.ax.plot([], [], "-", lw=1.8, color=RACER_COLORS[name],
                                          label=name)[0] for name in RACERS}
-        self.ax.plot(*s.start, marker="o", ms=11, mfc="white", mec=viz.BLACK, mew=2, ls="none")
+        (self.start,) = self.ax.plot(*s.start, marker="o", ms=11, mfc="white", mec=viz.BLACK, mew=2, ls="none")
         self.surface = s.key
         self.fmin = global_minimum(s).value
 
@@ -566,7 +566,13 @@ class RaceFigure:
             steps = max(steps, len(gap) - 1)
             lo, hi = min(lo, gap.min()), max(hi, gap.max())
         self.ax_loss.set_xlim(0, steps)
-        self.ax_loss.set_ylim(lo - 0.5, min(hi, 12.0) + 0.5)
+        # limits snapped to even decades: most slider moves keep them, so LiveFigure can keep
+        # the rendered axes and redraw only the lines
+        self.ax_loss.set_ylim(2 * np.floor((lo - 0.5) / 2), 2 * np.ceil((min(hi, 12.0) + 0.5) / 2))
+
+    def animated_artists(self) -> list:
+        """What a slider move changes: the trajectories, the loss curves (legend on top)."""
+        return [*self.lines.values(), self.start, *self.loss_lines.values(), self.ax_loss.get_legend()]
 
 
 def race_dashboard(initial: str = "ravine (default)"):
@@ -617,8 +623,11 @@ def race_dashboard(initial: str = "ravine (default)"):
         except ValueError as err:  # an impossible combination: say so in words
             msg.value = viz.message(str(err), "warn")
             return
+        rebuilt = fig.surface != get_surface(settings.surface).key  # a new surface clears the contour axes
         fig.update(trajs, settings.surface)
         if live is not None:
+            if rebuilt:
+                live.set_animated(fig.animated_artists())
             live.redraw()
         text = race_summary(trajs, settings.surface).replace("\n", "<br>")
         level = "warn" if any(t.diverged_at for t in trajs.values()) else "info"
@@ -638,7 +647,9 @@ def race_dashboard(initial: str = "ravine (default)"):
     for w in controls.values():
         w.observe(redraw, names="value")
     redraw()
-    live = viz.LiveFigure(livefig)
+    # blit: contours, axes and labels are rendered once (again when the loss axis' limits
+    # or the surface change); a slider move redraws the eight lines
+    live = viz.LiveFigure(livefig, animated=fig.animated_artists())
     panel = W.VBox([presets, surface, *controls.values(), msg])
     box = W.HBox([panel, live.output])
     box.live = live  # so a notebook can read live.last_ms
@@ -939,12 +950,13 @@ def minibatch_dashboard(problem: RegressionProblem, table: dict, initial: int = 
         else:
             mark.set_data([], [])
         if live is not None:
-            live.redraw()
+            live.redraw(key=B)  # the figure depends on B alone
         caption.value = viz.message(minibatch_caption(problem, table, B))
 
     slider.observe(redraw, names="value")
     redraw()
-    live = viz.LiveFigure(livefig)
+    # blit: contours and the noise plot are rendered once; a move redraws path, ring and title
+    live = viz.LiveFigure(livefig, animated=[line, mark, ax.title, ax2.get_legend()])
     box = W.VBox([slider, caption, live.output])
     box.live = live
     return box

@@ -781,7 +781,8 @@ def gate_widget(w1: float = 0.5, w2: float = 0.5, theta: float = 0.8):
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    # blit: axes and labels are rendered once; a move redraws dots, sums, line and title
+    live = LiveFigure(fig, animated=[line, dots, *labels, ax.title])
     sliders = {name: widgets.FloatSlider(value=v, min=-2, max=2, step=0.1, description=name,
                                          continuous_update=True)
                for name, v in (("w1", w1), ("w2", w2), ("theta", theta))}
@@ -827,7 +828,7 @@ def xor_training_widget(run: XorRun):
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    live = LiveFigure(fig, animated=[pts, ax_h.title])  # blit: only the hidden points move
     steps = run.hidden.shape[0] - 1
     slider = widgets.IntSlider(value=0, min=0, max=steps, step=max(1, steps // 100),
                                description="step")
@@ -838,7 +839,7 @@ def xor_training_widget(run: XorRun):
         sep, _, _ = linearly_separable(run.hidden[k], XOR_Y)
         ax_h.set_title(f"hidden space, step {k}: loss {run.loss[k]:.3g}, "
                        f"{'separable' if sep else 'not separable'}")
-        live.redraw()
+        live.redraw(key=k)
 
     slider.observe(update, names="value")
     update()
@@ -850,12 +851,12 @@ def relu_widget(X, y):
     lines and normals, and the hidden space with a separating line when one exists."""
     import ipywidgets as widgets
 
-    from ..viz import PALETTE, LiveFigure, figure
+    from ..viz import PALETTE, LiveFigure, figure, nice_ceil
 
     y = check_labels(y, "y", "relu_widget", n=len(X), n_classes=2)
     fig, (ax_in, ax_h) = figure(1, 2, figsize=(11, 4.8))
     cols = [PALETTE[int(t)] for t in y]
-    ax_in.scatter(X[:, 0], X[:, 1], c=cols, s=40, edgecolor="black", zorder=3)
+    in_pts = ax_in.scatter(X[:, 0], X[:, 1], c=cols, s=40, edgecolor="black", zorder=3)
     ax_in.set_xlim(-4, 4)
     ax_in.set_ylim(-3, 3)
     ax_in.set_xlabel("$x_1$")
@@ -872,7 +873,9 @@ def relu_widget(X, y):
     for a in fig.axes:  # reserve room for the titles that update() writes
         a.set_title(a.get_title() or "title")
     fig.tight_layout()
-    live = LiveFigure(fig)
+    # blit: axes and labels are rendered once (again when the hidden-space limits change);
+    # a move redraws lines, arrows, points (on top of the lines, as in a full render) and title
+    live = LiveFigure(fig, animated=[*lines, *arrows, in_pts, sep_line, hpts, ax_h.title])
     preset = widgets.Dropdown(options=list(RELU_PRESETS), description="preset")
     names = ("angle 1 (°)", "offset 1", "angle 2 (°)", "offset 2")
     sliders = [widgets.FloatSlider(value=v, min=lo, max=hi, step=st, description=nm)
@@ -890,7 +893,8 @@ def relu_widget(X, y):
             arrows[k].set_offsets([p0])
             arrows[k].set_UVC([n[0]], [n[1]])
         hpts.set_offsets(d.H)
-        top = max(1.0, float(d.H.max()) * 1.1)
+        # snapped to 1-2-5 steps, so most moves keep the limits and the rendered axes
+        top = max(1.0, nice_ceil(float(d.H.max()) * 1.1 + 1e-9))
         ax_h.set_xlim(-0.2, top)
         ax_h.set_ylim(-0.2, top)
         if d.separable_hidden and abs(d.w_out[1]) > 1e-12:
@@ -948,7 +952,7 @@ def activation_widget():
                                         alpha=0.15, lw=0))
         ax_f.set_title(dd.value)
         ax_d.set_title(f"|f'| < 0.01 on {100 * p.saturated_fraction:.0f}% of [-6, 6] (shaded)")
-        live.redraw()
+        live.redraw(key=dd.value)
 
     dd.observe(update, names="value")
     update()

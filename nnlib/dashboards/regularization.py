@@ -173,14 +173,16 @@ def restarts_dashboard(runs: RestartRuns, initial: int = 4):
         vline.set_xdata([loss, loss])
         ax.set_title(f"Fits from seeds 0..{k - 1}; the best is seed {seed}")
         if live is not None:
-            live.redraw()
+            live.redraw(key=k)  # the figure depends on k alone
         caption.value = viz.message(
             f"best of the first {k}: MSE {loss:.4g} (seed {seed}); "
             f"expected best of {k} random seeds: {expected_best_of_k(runs.losses, k):.4g}")
 
     slider.observe(redraw, names="value")
     redraw()
-    live = viz.LiveFigure(livefig)
+    # blit: axes, data points and histogram are rendered once; a move redraws the curves
+    live = viz.LiveFigure(livefig, animated=[*grey, best_line, vline, ax.title,
+                                                ax.get_legend()])  # legend last: stays on top
     box = W.VBox([slider, caption, live.output])
     box.live = live
     return box
@@ -320,14 +322,15 @@ def early_stopping_dashboard(history, initial: int = 20):
         best_pt.set_data([best], [val[best - 1]])
         ax.set_title(f"Patience {slider.value}: stop after epoch {stop}, keep epoch {best}")
         if live is not None:
-            live.redraw()
+            live.redraw(key=slider.value)
         caption.value = viz.message(
             f"stops after epoch {stop} of {len(val)}; restores epoch {best} "
             f"(validation MSE {val[best - 1]:.4g}; at the end of the full run: {val[-1]:.4g})")
 
     slider.observe(redraw, names="value")
     redraw()
-    live = viz.LiveFigure(livefig)
+    # blit: the two curves and the axes are rendered once; a move redraws the markers and title
+    live = viz.LiveFigure(livefig, animated=[stop_line, best_pt, ax.title, ax.get_legend()])
     box = W.VBox([slider, caption, live.output])
     box.live = live
     return box
@@ -403,6 +406,7 @@ def regularization_dashboard(problem: OverfitProblem, cache: dict, kind: str = "
                                 style=style, layout=W.Layout(width="500px"))
     caption = W.HTML()
     busy = {"flag": False}
+    shown = {"kind": None}  # the regularizer the static background was rendered for
 
     def redraw(*_):
         if busy["flag"]:
@@ -422,7 +426,9 @@ def regularization_dashboard(problem: OverfitProblem, cache: dict, kind: str = "
         ax.set_title(f"{k} = {v:g}")
         ax2.set_title("Error against strength")
         if live is not None:
-            live.redraw()
+            # another regularizer changes the static curves and ticks of the right panel
+            live.redraw(full=k != shown["kind"], key=(k, v))
+        shown["kind"] = k
         res = cache[(k, v)]
         caption.value = viz.message(f"{k} = {v:g}: training MSE {res.train_mse:.4g}, "
                                     f"validation MSE {res.val_mse:.4g}")
@@ -437,7 +443,9 @@ def regularization_dashboard(problem: OverfitProblem, cache: dict, kind: str = "
     kind_w.observe(on_kind, names="value")
     value_w.observe(redraw, names="value")
     redraw()
-    live = viz.LiveFigure(livefig)
+    # blit: data, error curves and axes are rendered once per regularizer; a strength move
+    # redraws the fitted curve, the ring and the title
+    live = viz.LiveFigure(livefig, animated=[fit_line, mark, ax.title, ax.get_legend()])
     box = W.VBox([W.HBox([kind_w, value_w]), caption, live.output])
     box.live = live
     return box
