@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_array, check_in_range, check_labels, check_positive
+from ..layers import sigmoid as _sigmoid  # the stable one: exp(-|z|) only
 
 # 1-D targets of Bishop's figure 5.3 (the same four as nnlib.datasets.function_samples).
 TARGETS = {
@@ -293,12 +294,6 @@ def width_view(cache: FitCache, target: str, activation: str, width: int) -> Wid
 # --------------------------------------------------------------------------------------------
 # Building the approximation by hand: pairs of steep sigmoids make bumps
 # --------------------------------------------------------------------------------------------
-def _sigmoid(z):
-    from ..layers import sigmoid
-
-    return sigmoid(z)
-
-
 def bump(x, left: float, right: float, height: float, steepness: float):
     """``height * (sigmoid(s (x - left)) - sigmoid(s (x - right)))``: a step up at ``left`` and
     one down at ``right``; two hidden units with input weight ``s`` and biases ``-s*left``,

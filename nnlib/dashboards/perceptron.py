@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_array, check_in_range, check_labels, check_positive
+from ..layers import sigmoid as _sigmoid  # the stable one: exp(-|z|) only
 
 # The four inputs of a two-input gate, in truth-table order.
 INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -377,11 +378,6 @@ def relu_demo(angle1: float, offset1: float, angle2: float, offset2: float, X, y
 # --------------------------------------------------------------------------------------------
 # Activation functions, saturation, dead units
 # --------------------------------------------------------------------------------------------
-def _sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def _elu(z, alpha):
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
 
@@ -404,6 +400,15 @@ def _activation_name(name, owner):
     return name
 
 
+def _apply(which: int, name: str, z, param, owner: str):
+    """ACTIVATIONS[name][which] (0: the function, 1: its derivative) on a checked z."""
+    fn = ACTIVATIONS[_activation_name(name, owner)][which]
+    z = check_array(z, "z", owner)
+    if param is not None and name in ("leaky_relu", "elu"):
+        return fn(z, _finite_number(param, "param", owner))
+    return fn(z)
+
+
 def activation(name: str, z, param: float | None = None):
     """Apply the named activation elementwise. ``param`` is leaky ReLU's negative slope
     (default 0.01, as nnlib.LeakyReLU; the notes use 0.1) or ELU's alpha (default 1).
@@ -412,12 +417,7 @@ def activation(name: str, z, param: float | None = None):
     -----
     any -> same.
     """
-    owner = "activation"
-    f, _ = ACTIVATIONS[_activation_name(name, owner)]
-    z = check_array(z, "z", owner)
-    if param is not None and name in ("leaky_relu", "elu"):
-        return f(z, _finite_number(param, "param", owner))
-    return f(z)
+    return _apply(0, name, z, param, "activation")
 
 
 def activation_derivative(name: str, z, param: float | None = None):
@@ -427,12 +427,7 @@ def activation_derivative(name: str, z, param: float | None = None):
     -----
     any -> same.
     """
-    owner = "activation_derivative"
-    _, df = ACTIVATIONS[_activation_name(name, owner)]
-    z = check_array(z, "z", owner)
-    if param is not None and name in ("leaky_relu", "elu"):
-        return df(z, _finite_number(param, "param", owner))
-    return df(z)
+    return _apply(1, name, z, param, "activation_derivative")
 
 
 def saturation_fraction(name: str, z, tol: float = 0.01) -> float:
