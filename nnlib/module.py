@@ -7,7 +7,9 @@ backward calls without ``zero_grad`` accumulate).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 import numpy as np
 
@@ -66,7 +68,31 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
 
     def __call__(self, x):
+        guard = self.__dict__.get("_guard")
+        if guard is not None:
+            guard.check(type(self).__name__)
         return self.forward(x)
+
+    # ---- buffers: arrays that are state but not learned (BatchNorm's running statistics) --
+    def register_buffer(self, name: str, value) -> None:
+        """Keep ``value`` as ``self.<name>``, saved and loaded with the parameters."""
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+        setattr(self, name, np.asarray(value))
+
+    def named_buffers(self, prefix: str = ""):
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(prefix + name + ".")
+
+    def _buffer_owners(self, prefix: str = ""):
+        """(full name, owning module, attribute) for every buffer in the tree."""
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield prefix + name, self, name
+        for name, child in self.named_children():
+            yield from child._buffer_owners(prefix + name + ".")
 
     # ---- walking the tree --------------------------------------------------------------
     def named_children(self):
@@ -118,31 +144,41 @@ class Module:
         for p in self.parameters():
             p.value = p.value.astype(dtype)
             p.grad = p.grad.astype(dtype)
+        for _, owner, attr in self._buffer_owners():
+            value = getattr(owner, attr)
+            if value.dtype.kind == "f":
+                setattr(owner, attr, value.astype(dtype))
         return self
 
     # ---- saving ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: p.value.copy() for name, p in self.named_parameters()}
+        """Every parameter and buffer by its dotted name, as copies."""
+        state = {name: p.value.copy() for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict) -> Module:
         owner = f"{type(self).__name__}.load"
-        mine = dict(self.named_parameters())
-        for name, p in mine.items():
+        mine = {name: p.value for name, p in self.named_parameters()}
+        mine.update(self.named_buffers())
+        for name, current in mine.items():
             if name not in state:
                 raise ValueError(f"{owner}: parameter '{name}' is missing from the file")
             arr = np.asarray(state[name])
-            if arr.shape != p.shape:
+            if arr.shape != current.shape:
                 raise ValueError(
-                    f"{owner}: parameter '{name}' expected shape {p.shape}, got {arr.shape}"
+                    f"{owner}: parameter '{name}' expected shape {current.shape}, got {arr.shape}"
                 )
-            if arr.dtype.kind != "f":
+            if arr.dtype.kind != "f" and current.dtype.kind == "f":
                 raise ValueError(f"{owner}: parameter '{name}' expected floats, got dtype {arr.dtype}")
         extra = sorted(set(state) - set(mine))
         if extra:
             raise ValueError(f"{owner}: the file holds parameter '{extra[0]}', which this model does not have")
-        for name, p in mine.items():
+        for name, p in self.named_parameters():
             p.value = np.array(state[name], dtype=p.dtype)
             p.grad = np.zeros_like(p.value)
+        for name, module, attr in self._buffer_owners():
+            setattr(module, attr, np.array(state[name], dtype=getattr(module, attr).dtype))
         return self
 
     def save(self, path) -> None:
@@ -183,6 +219,75 @@ class Module:
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+class ModelGuard:
+    """Keeps one thread at a time inside a model that trains in the background.
+
+    A :class:`nnlib.jobs.TrainingJob` attaches a guard to every module of the model it trains
+    and holds it for each training step. While the job runs, calling the model from another
+    thread raises a RuntimeError that says how to read it safely (layers cache their inputs
+    for backward, so an interleaved forward pass would corrupt the step). Code that enters
+    the guard (``with guard:``, as :func:`guarded` and the job's ``predict`` do) waits for the
+    current step to end and then has the model to itself.
+    """
+
+    def __init__(self, what: str = "a training job"):
+        self.what = what
+        self.active = False  # True while a background thread is stepping
+        self._lock = threading.Lock()
+        self._owner = None
+        self._depth = 0
+        self.waiting = 0  # threads queued in __enter__; the stepping thread lets them in
+
+    def __enter__(self):
+        me = threading.get_ident()
+        if self._owner == me:
+            self._depth += 1
+            return self
+        self.waiting += 1
+        self._lock.acquire()
+        self.waiting -= 1
+        self._owner, self._depth = me, 1
+        return self
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+    def held(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    def check(self, who: str) -> None:
+        if self.active and not self.held():
+            raise RuntimeError(
+                f"{who}: this model is being trained in the background by {self.what}; calling it "
+                "from another thread would corrupt the training step. Read it with job.predict(X) "
+                "or job.read(fn), or call job.pause() first."
+            )
+
+    def attach(self, model: Module) -> None:
+        for m in model.modules():
+            existing = m.__dict__.get("_guard")
+            if existing is not None and existing is not self and existing.active:
+                raise RuntimeError(
+                    f"{type(model).__name__}: this model is already being trained by {existing.what}"
+                )
+        for m in model.modules():
+            m._guard = self
+
+    def detach(self, model: Module) -> None:
+        for m in model.modules():
+            if m.__dict__.get("_guard") is self:
+                del m._guard
+
+
+def guarded(model: Module):
+    """A context in which ``model`` may be called safely, even while a job trains it."""
+    guard = model.__dict__.get("_guard")
+    return guard if guard is not None else contextlib.nullcontext()
 
 
 class Sequential(Module):

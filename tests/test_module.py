@@ -100,3 +100,36 @@ def test_sequential_rejects_non_modules():
 def test_module_without_forward_says_so():
     with pytest.raises(NotImplementedError, match="forward"):
         nnlib.Module()(np.ones(1))
+
+
+class Counter(nnlib.Module):
+    """A module with a parameter and a buffer, as BatchNorm has running statistics."""
+
+    def __init__(self):
+        self.scale = nnlib.Parameter(np.ones(2), "scale")
+        self.register_buffer("seen", np.zeros(2))
+
+    def forward(self, x):
+        self.seen = self.seen + x.sum(axis=0)
+        return x * self.scale.value
+
+    def backward(self, grad_y):
+        return grad_y
+
+
+def test_buffers_are_saved_loaded_and_cast(tmp_path):
+    a = nnlib.Sequential(Counter(), nnlib.Identity())
+    a(np.ones((3, 2)))
+    assert [n for n, _ in a.named_buffers()] == ["0.seen"]
+    assert set(a.state_dict()) == {"0.scale", "0.seen"}
+    a.save(tmp_path / "c.npz")
+    b = nnlib.Sequential(Counter(), nnlib.Identity()).load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(b[0].seen, [3.0, 3.0])
+    assert [p.name for p in b.parameters()] == ["scale"]  # a buffer is not a parameter
+    assert b.to(np.float32)[0].seen.dtype == np.float32
+
+
+def test_a_missing_buffer_is_named(tmp_path):
+    np.savez(tmp_path / "p.npz", **{"0.scale": np.ones(2)})
+    with pytest.raises(ValueError, match="'0.seen' is missing"):
+        nnlib.Sequential(Counter()).load(tmp_path / "p.npz")
