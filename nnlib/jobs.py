@@ -49,9 +49,10 @@ class TrainingJob:
         numbers (e.g. ``{"loss": 0.31, "epoch": 1}``), a single number (recorded as
         ``"loss"``) or None.
     on_update : callable, optional
-        ``on_update(job)``, called from the training thread between steps (the model is
-        safe to read there) at most every ``update_every`` seconds, and once when the job
-        pauses, finishes or fails. Widgets redraw from it.
+        ``on_update(job)``, called from the training thread between steps at most every
+        ``update_every`` seconds, and once when the job pauses, finishes or fails. Widgets
+        redraw from it. It runs outside the guard, like any reader: read the model through
+        ``job.read``/``job.predict`` or ``with nnlib.module.guarded(job.model):``.
     update_every : float, default 0.1
         Seconds between ``on_update`` calls while running.
     name : str
@@ -218,8 +219,7 @@ class TrainingJob:
 
     def _notify(self) -> None:
         if self.on_update is not None:
-            with self._guard:
-                self.on_update(self)
+            self.on_update(self)
 
     def _run(self) -> None:
         last = time.perf_counter()
@@ -228,11 +228,11 @@ class TrainingJob:
                 with self._guard:
                     if not self._advance():
                         break
-                    now = time.perf_counter()
-                    if self.on_update is not None and now - last >= self.update_every:
-                        self.on_update(self)
-                        last = time.perf_counter()
-                if self._guard.waiting:  # let a reader in between two steps
+                # readers (and on_update) come in between two steps, never inside one
+                if self.on_update is not None and time.perf_counter() - last >= self.update_every:
+                    self.on_update(self)
+                    last = time.perf_counter()
+                if self._guard.waiting:
                     time.sleep(0.0005)
         except Exception as err:  # noqa: BLE001 - an on_update that raised
             self.error, self.state = err, "failed"

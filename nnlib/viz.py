@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import time
 import warnings
 
@@ -32,38 +33,92 @@ BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = PALETTE
 CMAP_DIVERGING = "RdBu_r"  # colour-blind safe, centred at zero
 CMAP_SEQUENTIAL = "viridis"
 
-STYLE = {
-    "font.size": 13,
-    "axes.titlesize": 14,
-    "axes.labelsize": 13,
-    "xtick.labelsize": 12,
-    "ytick.labelsize": 12,
-    "legend.fontsize": 12,
-    "figure.titlesize": 15,
-    "axes.prop_cycle": mpl.cycler(color=PALETTE),
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "lines.linewidth": 2.0,
-    "figure.dpi": 90,
-    "savefig.dpi": 90,
-    "image.cmap": CMAP_SEQUENTIAL,
+# Two scales of one style. "screen" is for reading at a desk; "projector" is for the back
+# row of a lecture hall (fonts of at least 18 pt, thicker lines, sharper pixels). Figure
+# sizes grow with the fonts, so a figure keeps its layout in both and is only larger.
+SCALES = {
+    "screen": {"font": 14, "small": 12, "large": 16, "lines": 2.0, "dpi": 100, "grow": 1.0},
+    "projector": {"font": 21, "small": 18, "large": 24, "lines": 3.0, "dpi": 144, "grow": 1.5},
 }
+SCALE_VARIABLE = "NNLIB_SCALE"  # make present sets it to "projector"
+_scale = "screen"
 
 
-def use_style() -> None:
-    """Apply nnlib's figure style (fonts >= 12 pt, colour-blind-safe colours)."""
-    mpl.rcParams.update(STYLE)
+def _style(scale: str) -> dict:
+    s = SCALES[scale]
+    return {
+        "font.size": s["font"],
+        "axes.titlesize": s["large"],
+        "axes.labelsize": s["font"],
+        "xtick.labelsize": s["small"],
+        "ytick.labelsize": s["small"],
+        "legend.fontsize": s["small"],
+        "legend.title_fontsize": s["small"],
+        "figure.titlesize": s["large"],
+        "axes.prop_cycle": mpl.cycler(color=PALETTE),
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.linewidth": s["lines"] / 2,
+        "lines.linewidth": s["lines"],
+        "lines.markersize": 3 * s["lines"],
+        "xtick.major.width": s["lines"] / 2,
+        "ytick.major.width": s["lines"] / 2,
+        "figure.dpi": s["dpi"],
+        "savefig.dpi": s["dpi"],
+        "image.cmap": CMAP_SEQUENTIAL,
+        "figure.figsize": (6.4 * s["grow"], 4.8 * s["grow"]),
+    }
 
 
-def figure(*args, **kwargs):
+STYLE = _style("screen")
+
+
+def use_style(scale: str | None = None) -> None:
+    """Apply nnlib's figure style: colour-blind-safe colours, fonts of at least 12 pt.
+
+    Parameters
+    ----------
+    scale : ``"screen"`` or ``"projector"``, optional
+        Without it, the environment variable ``NNLIB_SCALE`` decides (``make present`` sets
+        it to ``"projector"``), else ``"screen"``. The projector scale has fonts of at least
+        18 pt, thicker lines and more pixels per inch, and :func:`figure` makes figures
+        1.5 times larger, so their layout stays the same.
+    """
+    global _scale
+    if scale is None:
+        scale = os.environ.get(SCALE_VARIABLE, "").strip().lower() or "screen"
+    if scale not in SCALES:
+        raise ValueError(f"use_style: argument 'scale' must be one of {list(SCALES)}, got {scale!r}")
+    _scale = scale
+    mpl.rcParams.update(_style(scale))
+
+
+def scale() -> str:
+    """The scale in use: ``"screen"`` or ``"projector"``."""
+    return _scale
+
+
+def fontsize(kind: str = "font") -> float:
+    """Points for ``"small"``, ``"font"`` (normal) or ``"large"`` text in the current scale.
+
+    Figure code passes these instead of fixed numbers, so its text grows on a projector.
+    """
+    return SCALES[_scale][kind]
+
+
+def figure(*args, figsize=None, **kwargs):
     """plt.subplots in nnlib's style, detached from pyplot so the inline backend
-    does not display it a second time at the end of the cell."""
+    does not display it a second time at the end of the cell. ``figsize`` is in
+    inches at the screen scale; the projector scale enlarges it."""
     import matplotlib.pyplot as plt
 
-    use_style()
-    fig, axes = plt.subplots(*args, **kwargs)
+    use_style(_scale)
+    if figsize is not None:
+        grow = SCALES[_scale]["grow"]
+        figsize = (figsize[0] * grow, figsize[1] * grow)
+    fig, axes = plt.subplots(*args, figsize=figsize, **kwargs)
     plt.close(fig)
     return fig, axes
 

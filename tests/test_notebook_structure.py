@@ -117,6 +117,44 @@ def test_opens_with_a_title_then_the_setup_cell(path):
         f"{path.name}: the first code cell must be exactly the setup cell in CONTRIBUTING.md")
 
 
+def test_notebooks_are_numbered_in_sequence():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS if NAME.match(p.name)]
+    assert numbers == list(range(1, len(numbers) + 1)), f"notebook numbers {numbers} should run 01, 02, ..."
+
+
+@notebook
+def test_says_what_it_assumes_and_how_long_it_takes(path):
+    intro = _src(_load(path).cells[0])
+    assert re.search(r"prerequisite|assumes|before this notebook", intro, re.I), (
+        f"{path.name}: the first cell should state the prerequisites")
+    assert re.search(r"\b\d+(?:\s*[-–]\s*\d+)?\s*minutes\b", intro), (
+        f"{path.name}: the first cell should give a realistic time ('about 40 minutes')")
+
+
+TOP_LEVEL_DEFINITION = re.compile(r"^(?:def|class) \w+", re.M)
+ALIASES = {"figures": "figures", "widgets": "widgets", "exercises": "checks"}
+ALIAS_IMPORT = re.compile(r"^from nnlib\.(figures|widgets|exercises) import (\w+)(?: as (\w+))?", re.M)
+
+
+@notebook
+def test_writes_the_idea_in_its_own_cells(path):
+    code = "\n".join(_src(c) for _, c in _code_cells(_load(path)))
+    found = TOP_LEVEL_DEFINITION.findall(code)
+    assert len(found) >= 2, (
+        f"{path.name}: defines {len(found)} function(s)/class(es) in its cells; the idea's code belongs "
+        "in the notebook (at least two definitions)")
+
+
+@notebook
+def test_imports_follow_the_one_alias_convention(path):
+    code = "\n".join(_src(c) for _, c in _code_cells(_load(path)))
+    assert "nnlib.dashboards" not in code, f"{path.name}: imports the retired nnlib.dashboards"
+    for package, module, alias in ALIAS_IMPORT.findall(code):
+        assert alias == ALIASES[package], (
+            f"{path.name}: 'from nnlib.{package} import {module}' must be imported as {ALIASES[package]!r} "
+            f"(got {alias or 'no alias'!r})")
+
+
 @notebook
 def test_ends_with_a_summary_and_exercises(path):
     markdown = "\n".join(_src(c) for c in _load(path).cells if c.cell_type == "markdown")
