@@ -21,12 +21,13 @@ import numpy as np
 
 from ._validation import check_array, check_positive
 from .conv import Conv2d, MaxPool2d
-from .init import as_rng
+from .init import as_rng, kaiming_normal
 from .layers import Flatten, Linear, ReLU
+from .models import ACTIVATIONS
 from .module import Module, Sequential
-from .norm import BatchNorm2d
+from .norm import BatchNorm1d, BatchNorm2d
 
-__all__ = ["AdaptiveAvgPool2d", "Residual", "basic_block", "resnet_small"]
+__all__ = ["AdaptiveAvgPool2d", "Residual", "basic_block", "deep_cnn", "deep_mlp", "resnet_small"]
 
 
 class Residual(Module):
@@ -275,3 +276,157 @@ def resnet_small(widths=(8, 16, 32), blocks_per_stage: int = 1, in_channels: int
     layers += [AdaptiveAvgPool2d(1), Flatten(), Linear(c, num_classes, rng=rng)]
     return Sequential(*layers)
 
+
+
+# ---- deep stacks for the depth experiments ------------------------------------------------------
+def _check_depth_args(owner, depth, width, batch_norm, residual, init_scale):
+    check_positive(depth, "depth", owner, integer=True)
+    if depth < 2:
+        raise ValueError(f"{owner}: argument 'depth' must be >= 2 (an input layer and an output layer), got {depth}")
+    if residual and depth % 2:
+        raise ValueError(
+            f"{owner}: argument 'depth' must be even when residual=True (the layers between the first and "
+            f"the last come in blocks of two), got {depth}"
+        )
+    check_positive(width, "width", owner, integer=True)
+    for name, flag in (("batch_norm", batch_norm), ("residual", residual)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{owner}: argument '{name}' must be True or False, got {flag!r}")
+    if init_scale is not None:
+        check_positive(init_scale, "init_scale", owner)
+
+
+def _deep_stack(depth, batch_norm, residual, init_scale, rng, weight, norm, act, stem, head):
+    """stem, then depth - 2 weight layers (plain, or residual blocks of two), then head.
+
+    ``weight(n_in, n_out, rng)`` builds a hidden weight layer; ``stem(unit)`` and
+    ``head(width, initialised, rng)`` return lists of modules.
+    """
+    rng = as_rng(rng)
+
+    def initialised(m):
+        if init_scale is not None:  # He-normal times init_scale; biases start at zero
+            m.weight.value = init_scale * kaiming_normal(m.weight.shape, rng=rng)
+            if m.bias is not None:
+                m.bias.value = np.zeros_like(m.bias.value)
+        return m
+
+    def unit(n_in, n_out):  # weight layer [+ batch norm]
+        return [initialised(weight(n_in, n_out, rng))] + ([norm(n_out)] if batch_norm else [])
+
+    layers = stem(unit)
+    width = next(m for m in layers if hasattr(m, "weight")).weight.shape[0]
+    if residual:
+        for _ in range((depth - 2) // 2):
+            body = Sequential(*unit(width, width), act(), *unit(width, width))
+            layers += [Residual(body), act()]
+    else:
+        for _ in range(depth - 2):
+            layers += [*unit(width, width), act()]
+    return Sequential(*layers, *head(width, initialised, rng))
+
+
+def deep_mlp(depth: int, width: int = 32, *, batch_norm: bool = False, residual: bool = False,
+             activation: str = "relu", init_scale: float | None = None, in_features: int = 784,
+             num_classes: int = 10, rng=None) -> Sequential:
+    """A deep fully connected network, plain, batch-normalised and/or residual.
+
+    ``depth`` counts the Linear layers: one from the input, ``depth - 2`` of size
+    width x width, one to the classes. With ``batch_norm`` every hidden Linear is followed by
+    BatchNorm1d (and loses its bias, which the norm's shift replaces); with ``residual`` the
+    hidden layers come in ResNet blocks ``act(x + L(act(L(x))))`` (batch norm after each L
+    when both are on). The input is flattened first, so MNIST images go in as they are.
+
+    Parameters
+    ----------
+    depth : int >= 2 (even when ``residual``)
+    width : int, default 32
+    batch_norm, residual : bool, default False
+    activation : str, default "relu" (any name of ``nnlib.models.ACTIVATIONS``)
+    init_scale : float or None, default None
+        None: PyTorch's default initialisation (U(±1/√fan_in), weights and biases). A number
+        s: weights N(0, s²·2/fan_in), i.e. s times He initialisation, and zero biases; s = 1
+        keeps the activations' scale through ReLU layers, s < 1 shrinks it layer after layer
+        and s > 1 grows it.
+    in_features : int, default 784
+    num_classes : int, default 10
+    rng : Generator, int or None
+
+    Returns
+    -------
+    Sequential, float64
+
+    Shape
+    -----
+    - Input: ``(N, in_features)`` or anything that flattens to it, e.g. ``(N, 1, 28, 28)``
+    - Output: ``(N, num_classes)`` logits
+
+    Examples
+    --------
+    >>> model = deep_mlp(20, residual=True, rng=0)
+    >>> model(np.zeros((2, 1, 28, 28))).shape, sum(isinstance(m, Linear) for m in model.modules())
+    ((2, 10), 20)
+    """
+    owner = "deep_mlp"
+    _check_depth_args(owner, depth, width, batch_norm, residual, init_scale)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{owner}: argument 'activation' must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    check_positive(in_features, "in_features", owner, integer=True)
+    check_positive(num_classes, "num_classes", owner, integer=True)
+    act = ACTIVATIONS[activation]
+    return _deep_stack(
+        depth, batch_norm, residual, init_scale, rng,
+        weight=lambda n_in, n_out, r: Linear(n_in, n_out, bias=not batch_norm, rng=r),
+        norm=BatchNorm1d, act=act,
+        stem=lambda unit: [Flatten(), *unit(in_features, width), act()],
+        head=lambda w, initialised, r: [initialised(Linear(w, num_classes, rng=r))],
+    )
+
+
+def deep_cnn(depth: int, width: int = 8, *, batch_norm: bool = False, residual: bool = False,
+             init_scale: float | None = None, in_channels: int = 1, num_classes: int = 10,
+             rng=None) -> Sequential:
+    """A deep convolutional network for 28x28 images, plain, batch-normalised and/or residual.
+
+    ``depth`` counts the weight layers: a 3x3 convolution at 28x28 (then ReLU and
+    MaxPool2d(4) down to 7x7), ``depth - 2`` 3x3 convolutions of ``width`` channels at 7x7
+    (padding 1, so the size stays), and a Linear from the flattened 7x7 maps to the classes.
+    ``batch_norm`` and ``residual`` work as in :func:`deep_mlp`, with BatchNorm2d. The small
+    maps keep a 30-layer network cheap enough to train on a laptop CPU in seconds per epoch.
+
+    Parameters
+    ----------
+    depth : int >= 2 (even when ``residual``)
+    width : int, default 8, channels of every convolution
+    batch_norm, residual : bool, default False
+    init_scale : float or None, default None (as in :func:`deep_mlp`)
+    in_channels : int, default 1
+    num_classes : int, default 10
+    rng : Generator, int or None
+
+    Returns
+    -------
+    Sequential, float64
+
+    Shape
+    -----
+    - Input: ``(N, in_channels, 28, 28)``
+    - Output: ``(N, num_classes)`` logits
+
+    Examples
+    --------
+    >>> model = deep_cnn(10, batch_norm=True, rng=0)
+    >>> model(np.zeros((2, 1, 28, 28))).shape, sum(isinstance(m, Conv2d) for m in model.modules())
+    ((2, 10), 9)
+    """
+    owner = "deep_cnn"
+    _check_depth_args(owner, depth, width, batch_norm, residual, init_scale)
+    check_positive(in_channels, "in_channels", owner, integer=True)
+    check_positive(num_classes, "num_classes", owner, integer=True)
+    return _deep_stack(
+        depth, batch_norm, residual, init_scale, rng,
+        weight=lambda c_in, c_out, r: Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm, rng=r),
+        norm=BatchNorm2d, act=ReLU,
+        stem=lambda unit: [*unit(in_channels, width), ReLU(), MaxPool2d(4)],
+        head=lambda w, initialised, r: [Flatten(), initialised(Linear(w * 7 * 7, num_classes, rng=r))],
+    )

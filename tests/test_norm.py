@@ -16,20 +16,21 @@ SHAPES = {  # layer class -> input shapes it accepts, all with 3 channels
 CASES = [(cls, shape) for cls, shapes in SHAPES.items() for shape in shapes]
 
 
-def train_gradcheck(module, x, seed=99, h=1e-6):
+def train_gradcheck(module, x, seed=99, h=1e-6, details=False):
     """nnlib.gradcheck in *training* mode (nnlib.gradcheck switches to eval): the max relative
-    error of dL/dx and of every parameter's gradient, for L = Σ r ⊙ module(x)."""
+    error of dL/dx and of every parameter's gradient, for L = Σ r ⊙ module(x).
+    With ``details``: {name: (analytic, numerical)} instead."""
     module.to(np.float64).train()
     x = np.array(x, dtype=np.float64)
     r = np.random.default_rng(seed).standard_normal(module(x).shape)
     out = lambda: module(x)  # noqa: E731
     module.zero_grad()
     module(x)
-    errors = {"x": _rel_error(module.backward(r), numerical_gradient(out, x, h, r))}
+    pairs = {"x": (module.backward(r), numerical_gradient(out, x, h, r))}
     for name, p in module.named_parameters():
-        errors[name] = _rel_error(p.grad.copy(), numerical_gradient(out, p.value, h, r))
+        pairs[name] = (p.grad.copy(), numerical_gradient(out, p.value, h, r))
     module.zero_grad()
-    return max(errors.values())
+    return pairs if details else max(_rel_error(a, n) for a, n in pairs.values())
 
 
 def batch(shape, seed=0, loc=2.0, scale=3.0):

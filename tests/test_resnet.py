@@ -5,7 +5,8 @@ import pytest
 
 import nnlib
 from nnlib import gradcheck
-from nnlib.resnet import _adaptive_bounds, basic_block, resnet_small
+from nnlib.gradcheck import _rel_error
+from nnlib.resnet import _adaptive_bounds, basic_block, deep_cnn, deep_mlp, resnet_small
 from tests.test_norm import train_gradcheck
 
 TOL = 1e-6
@@ -229,6 +230,83 @@ def test_resnet_small_bad_arguments(kwargs, match):
 def test_basic_block_bad_arguments():
     with pytest.raises(ValueError, match="basic_block: argument 'stride' must be > 0, got 0"):
         basic_block(2, 2, stride=0)
+
+
+# ---- deep stacks for the depth experiments -------------------------------------------------------
+@pytest.mark.parametrize("batch_norm", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+def test_deep_mlp_counts_its_layers(batch_norm, residual):
+    model = deep_mlp(10, width=6, batch_norm=batch_norm, residual=residual, rng=0)
+    kinds = [type(m) for m in model.modules()]
+    assert kinds.count(nnlib.Linear) == 10
+    assert kinds.count(nnlib.BatchNorm1d) == (9 if batch_norm else 0)
+    assert kinds.count(nnlib.Residual) == (4 if residual else 0)
+    assert model(randn((3, 1, 28, 28))).shape == (3, 10)
+
+
+@pytest.mark.parametrize("batch_norm, residual", [(False, False), (True, False), (False, True), (True, True)])
+def test_deep_mlp_gradcheck_train_mode(batch_norm, residual):
+    model = deep_mlp(6, width=4, batch_norm=batch_norm, residual=residual, activation="tanh", in_features=3,
+                     num_classes=2, rng=0)
+    assert train_gradcheck(model, randn((5, 3))) < TOL_NET
+
+
+@pytest.mark.parametrize("batch_norm, residual", [(False, False), (True, True)])
+def test_deep_cnn_gradcheck_and_shapes(batch_norm, residual):
+    model = deep_cnn(4, width=2, batch_norm=batch_norm, residual=residual, num_classes=3, rng=0)
+    assert sum(isinstance(m, nnlib.Conv2d) for m in model.modules()) == 3
+    pairs = train_gradcheck(model, randn((2, 1, 28, 28)), details=True)
+    for name, (analytic, numeric) in pairs.items():
+        if name != "x":
+            assert _rel_error(analytic, numeric) < TOL_NET, name
+    # 1,568 input pixels, most with gradients near 0 (max-pooling passes one in 16): compare
+    # the whole vector, since the round-off of single tiny entries swamps their relative error
+    analytic, numeric = pairs["x"]
+    assert np.linalg.norm(analytic - numeric) < 1e-7 * np.linalg.norm(analytic)
+
+
+def test_init_scale_is_he_times_the_scale():
+    for scale in (0.5, 2.0):
+        model = deep_mlp(4, width=400, init_scale=scale, in_features=400, rng=0)
+        W = model[3].weight.value  # a hidden 400 x 400 layer (after Flatten, Linear, ReLU)
+        assert abs(W.std() / (scale * np.sqrt(2 / 400)) - 1) < 0.02
+        assert np.all(model[3].bias.value == 0)
+    default = deep_mlp(4, width=400, in_features=400, rng=0)[3]  # PyTorch's U(±1/√400)
+    assert np.abs(default.weight.value).max() <= 1 / 20 and np.any(default.bias.value != 0)
+
+
+def test_plain_deep_network_gradients_vanish_and_residual_ones_do_not():
+    X, y = randn((64, 1, 28, 28)), np.arange(64) % 10
+    plain, res = deep_mlp(20, rng=0), deep_mlp(20, residual=True, rng=0)
+    for model, lo, hi in ((plain, 0, 1e-3), (res, 0.1, 10)):
+        model.zero_grad()
+        loss = nnlib.CrossEntropyLoss()
+        loss(model(X), y)
+        model.backward(loss.backward())
+        layers = [m for m in model.modules() if isinstance(m, nnlib.Linear)]
+        ratio = np.linalg.norm(layers[0].weight.grad) / np.linalg.norm(layers[-1].weight.grad)
+        assert lo < ratio < hi
+
+
+@pytest.mark.parametrize("build", [deep_mlp, deep_cnn])
+@pytest.mark.parametrize("kwargs, match", [
+    ({"depth": 1}, "argument 'depth' must be >= 2"),
+    ({"depth": 2.0}, "argument 'depth' must be an integer"),
+    ({"depth": 5, "residual": True}, "argument 'depth' must be even when residual=True"),
+    ({"depth": 4, "width": 0}, "argument 'width' must be > 0"),
+    ({"depth": 4, "batch_norm": "yes"}, "argument 'batch_norm' must be True or False, got 'yes'"),
+    ({"depth": 4, "residual": 1}, "argument 'residual' must be True or False, got 1"),
+    ({"depth": 4, "init_scale": -1.0}, "argument 'init_scale' must be > 0"),
+    ({"depth": 4, "num_classes": 0}, "argument 'num_classes' must be > 0"),
+])
+def test_deep_stack_bad_arguments(build, kwargs, match):
+    with pytest.raises(ValueError, match=f"{build.__name__}: {match}"):
+        build(**kwargs)
+
+
+def test_deep_mlp_bad_activation():
+    with pytest.raises(ValueError, match="deep_mlp: argument 'activation' must be one of"):
+        deep_mlp(4, activation="swish")
 
 
 def test_docstring_examples_run():
