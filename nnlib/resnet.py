@@ -279,7 +279,9 @@ def resnet_small(widths=(8, 16, 32), blocks_per_stage: int = 1, in_channels: int
 
 
 # ---- deep stacks for the depth experiments ------------------------------------------------------
-def _check_depth_args(owner, depth, width, batch_norm, residual, init_scale):
+def _check_depth_args(owner, depth, width, batch_norm, residual, init_scale, inputs, num_classes):
+    check_positive(inputs[1], inputs[0], owner, integer=True)
+    check_positive(num_classes, "num_classes", owner, integer=True)
     check_positive(depth, "depth", owner, integer=True)
     if depth < 2:
         raise ValueError(f"{owner}: argument 'depth' must be >= 2 (an input layer and an output layer), got {depth}")
@@ -364,15 +366,16 @@ def deep_mlp(depth: int, width: int = 32, *, batch_norm: bool = False, residual:
     Examples
     --------
     >>> model = deep_mlp(20, residual=True, rng=0)
-    >>> model(np.zeros((2, 1, 28, 28))).shape, sum(isinstance(m, Linear) for m in model.modules())
-    ((2, 10), 20)
+    >>> sum(isinstance(m, Linear) for m in model.modules()), sum(isinstance(m, Residual) for m in model.modules())
+    (20, 9)
+    >>> model(np.zeros((2, 1, 28, 28))).shape
+    (2, 10)
     """
     owner = "deep_mlp"
-    _check_depth_args(owner, depth, width, batch_norm, residual, init_scale)
+    _check_depth_args(owner, depth, width, batch_norm, residual, init_scale, ("in_features", in_features),
+                      num_classes)
     if activation not in ACTIVATIONS:
         raise ValueError(f"{owner}: argument 'activation' must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    check_positive(in_features, "in_features", owner, integer=True)
-    check_positive(num_classes, "num_classes", owner, integer=True)
     act = ACTIVATIONS[activation]
     return _deep_stack(
         depth, batch_norm, residual, init_scale, rng,
@@ -406,11 +409,11 @@ def deep_cnn(depth: int, width: int = 8, *, batch_norm: bool = False, residual: 
 
     Returns
     -------
-    Sequential, float64
+    Sequential, float64, whose weight layers come in the order the input meets them
 
     Shape
     -----
-    - Input: ``(N, in_channels, 28, 28)``
+    - Input: ``(N, in_channels, 28, 28)``; after the stem ``(N, width, 7, 7)``
     - Output: ``(N, num_classes)`` logits
 
     Examples
@@ -419,10 +422,8 @@ def deep_cnn(depth: int, width: int = 8, *, batch_norm: bool = False, residual: 
     >>> model(np.zeros((2, 1, 28, 28))).shape, sum(isinstance(m, Conv2d) for m in model.modules())
     ((2, 10), 9)
     """
-    owner = "deep_cnn"
-    _check_depth_args(owner, depth, width, batch_norm, residual, init_scale)
-    check_positive(in_channels, "in_channels", owner, integer=True)
-    check_positive(num_classes, "num_classes", owner, integer=True)
+    _check_depth_args("deep_cnn", depth, width, batch_norm, residual, init_scale, ("in_channels", in_channels),
+                      num_classes)
     return _deep_stack(
         depth, batch_norm, residual, init_scale, rng,
         weight=lambda c_in, c_out, r: Conv2d(c_in, c_out, 3, padding=1, bias=not batch_norm, rng=r),

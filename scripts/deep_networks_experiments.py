@@ -115,14 +115,16 @@ def table(header, rows):
 
 
 # ---- part 1: depth ---------------------------------------------------------------------------------
-def depth_sweep(build, depths, variants, X, y, optimizer, lr, epochs, batch_size, seed, dtype):
-    """One row per (variant, depth): gradient ratio at init, losses per epoch, status."""
+def depth_sweep(build, depths, variants, X, y, optimizer, lr, epochs, batch_size, seed, dtype, grads=None):
+    """One row per (variant, depth): gradient ratio at init, losses per epoch, status.
+    Returns the rows and {(variant, depth): losses}; fills ``grads`` with the per-layer norms."""
     rows, curves = [], {}
+    grads = {} if grads is None else grads
     for name in variants:
         bn, res = VARIANTS[name]
         for depth in depths:
             model = build(depth, bn, res, seed)
-            g = layer_gradient_norms(model, X[:256].astype(np.float64), y[:256])
+            g = grads[name, depth] = layer_gradient_norms(model, X[:256].astype(np.float64), y[:256])
             model.to(dtype)
             t = time.perf_counter()
             losses = train_losses(model, X, y, make_optimizer(optimizer, model.parameters(), lr),
@@ -134,6 +136,17 @@ def depth_sweep(build, depths, variants, X, y, optimizer, lr, epochs, batch_size
                          *(f"{v:.3f}" for v in marks), status(losses[-1]), f"{seconds:.1f}"])
             print(f"  {name} depth {depth}: {status(losses[-1])} ({seconds:.1f} s)", file=sys.stderr, flush=True)
     return rows, curves
+
+
+def depth_table(title, build, depths, variants, data, optimizer, lr, epochs, seed, dtype):
+    """Train every (variant, depth) on the first 1,000 digits, batch 50; print the table."""
+    X, y = data["X_train"][:1000], data["y_train"][:1000]
+    print(f"\n== {title}, 1,000 digits, {optimizer} lr {lr}, batch 50, {epochs} epochs, seed {seed}")
+    grads = {}
+    rows, curves = depth_sweep(build, depths, variants, X, y, optimizer, lr, epochs, 50, seed, dtype, grads)
+    print(table(depth_header(epochs), rows))
+    print(summarise(curves, variants, depths))
+    return rows, curves, grads
 
 
 def summarise(curves, variants, depths):
@@ -149,46 +162,37 @@ def summarise(curves, variants, depths):
 
 
 def part_depth_mlp(data, seeds, saved):
-    X, y = data["X_train"][:1000], data["y_train"][:1000]
     epochs = 10
     for optimizer, lr in (("adam", 1e-3), ("sgd", 0.05)):
         for seed in seeds:
-            print(f"\n== deep MLP, width 32, ReLU, default init, 1,000 digits, {optimizer} lr {lr}, "
-                  f"batch 50, {epochs} epochs, seed {seed}")
-            rows, curves = depth_sweep(
+            _, curves, grads = depth_table(
+                "deep MLP, width 32, ReLU, default init",
                 lambda d, bn, res, s: deep_mlp(d, batch_norm=bn, residual=res, rng=s),
-                MLP_DEPTHS, VARIANTS, X, y, optimizer, lr, epochs, 50, seed, np.float64)
-            print(table(depth_header(epochs), rows))
-            print(summarise(curves, VARIANTS, MLP_DEPTHS))
+                MLP_DEPTHS, VARIANTS, data, optimizer, lr, epochs, seed, np.float64)
             if optimizer == "adam" and seed == seeds[0]:
-                saved["mlp_curves"] = curves
-    print(f"\n== plain and residual MLP under He-scaled init (weights N(0, s²·2/fan_in), zero biases), adam, "
-          f"seed {seeds[0]}")
-    rows, scaled = [], {}
+                saved["mlp_curves"], saved["mlp_grad_norms"] = curves, grads
+    rows, scaled, scaled_grads = [], {}, {}
     for scale in INIT_SCALES[1:]:
-        r, c = depth_sweep(lambda d, bn, res, s, k=scale: deep_mlp(d, batch_norm=bn, residual=res,
-                                                                   init_scale=k, rng=s),
-                           MLP_DEPTHS, VARIANTS, X, y, "adam", 1e-3, epochs, 50, seeds[0], np.float64)
+        r, c, g = depth_table(
+            f"deep MLP, width 32, ReLU, He-scaled init: weights N(0, s²·2/fan_in) with s = {scale}, zero biases",
+            lambda d, bn, res, s, k=scale: deep_mlp(d, batch_norm=bn, residual=res, init_scale=k, rng=s),
+            MLP_DEPTHS, VARIANTS, data, "adam", 1e-3, epochs, seeds[0], np.float64)
         rows += [[f"s={scale}", *row] for row in r if row[0] in ("plain", "residual")]
         scaled.update({(name, depth, scale): v for (name, depth), v in c.items()})
-        print(f"init_scale {scale}:\n" + summarise(c, VARIANTS, MLP_DEPTHS))
+        scaled_grads.update({(name, depth, scale): v for (name, depth), v in g.items()})
+    print("\n== plain and residual MLPs by init scale (the rows above, side by side)")
     print(table(["init", *depth_header(epochs)], rows))
-    saved["mlp_scaled_curves"] = scaled
+    saved["mlp_scaled_curves"], saved["mlp_scaled_grad_norms"] = scaled, scaled_grads
 
 
 def part_depth_cnn(data, seeds, saved):
-    X, y = data["X_train"][:1000], data["y_train"][:1000]
-    epochs = 5
     for seed in seeds:
-        print(f"\n== deep CNN, 8 channels 3x3 at 7x7, default init, 1,000 digits, adam lr 3e-3, batch 50, "
-              f"{epochs} epochs, float32, seed {seed}")
-        rows, curves = depth_sweep(
+        _, curves, grads = depth_table(
+            "deep CNN, 8 channels 3x3 at 7x7, default init, float32",
             lambda d, bn, res, s: deep_cnn(d, batch_norm=bn, residual=res, rng=s),
-            CNN_DEPTHS, ("plain", "batchnorm", "residual"), X, y, "adam", 3e-3, epochs, 50, seed, np.float32)
-        print(table(depth_header(epochs), rows))
-        print(summarise(curves, ("plain", "batchnorm", "residual"), CNN_DEPTHS))
+            CNN_DEPTHS, ("plain", "batchnorm", "residual"), data, "adam", 3e-3, 5, seed, np.float32)
         if seed == seeds[0]:
-            saved["cnn_curves"] = curves
+            saved["cnn_curves"], saved["cnn_grad_norms"] = curves, grads
 
 
 # ---- part 2: a small ResNet against LeNet-5 ---------------------------------------------------------
