@@ -79,6 +79,11 @@ def test_residual_arguments_must_be_modules(body, projection, name):
         nnlib.Residual(body, projection)
 
 
+def test_residual_refuses_non_numeric_input():
+    with pytest.raises(TypeError, match="Residual.forward: argument 'x' must hold real numbers"):
+        nnlib.Residual(nnlib.ReLU())(np.array(["a", "b"]))
+
+
 def test_residual_parameters_and_state_names():
     block = nnlib.Residual(nnlib.Linear(2, 2, rng=0), projection=nnlib.Linear(2, 2, bias=False, rng=1))
     assert [n for n, _ in block.named_parameters()] == ["body.weight", "body.bias", "projection.weight"]
@@ -335,8 +340,8 @@ def test_residual_with_projection_matches_pytorch_train_and_eval():
             return self.projection(x) + self.body(x)
 
     theirs = TorchResidual().double()
-    state = {k.replace("layers.", ""): v for k, v in ours.state_dict().items()}
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+    # the same dotted names on both sides: body.0.weight, body.1.running_mean, projection.weight, ...
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()})
     for step, training in enumerate([True, True, True, False]):
         ours.train(training)
         theirs.train(training)
