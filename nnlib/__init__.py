@@ -13,5 +13,7 @@ from . import init, optim, models, datasets, viz  # noqa: E402
 # -- modules added by later work register their public names below this line --
 from . import graph  # noqa: E402
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
+from .norm import BatchNorm1d, BatchNorm2d  # noqa: E402
+from .resnet import AdaptiveAvgPool2d, Residual  # noqa: E402
 
 __version__ = "0.1.0"
