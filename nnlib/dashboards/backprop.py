@@ -658,6 +658,10 @@ def _cases():
                    (2, 2, 5, 5)),
         "MaxPool2d": (get("MaxPool2d", 2), "MaxPool2d(2)", (2, 2, 4, 4)),
         "AvgPool2d": (get("AvgPool2d", 2), "AvgPool2d(2)", (2, 2, 4, 4)),
+        "BatchNorm1d": (get("BatchNorm1d", 4), "BatchNorm1d(4), eval mode", (5, 4)),
+        "BatchNorm2d": (get("BatchNorm2d", 2), "BatchNorm2d(2), eval mode", (2, 2, 3, 3)),
+        "AdaptiveAvgPool2d": (get("AdaptiveAvgPool2d", (2, 3)), "AdaptiveAvgPool2d((2, 3))", (2, 2, 5, 7)),
+        "Residual": (lambda: nnlib.Residual(nnlib.Linear(4, 4, rng=0)), "Residual(Linear(4, 4))", (5, 4)),
     }
 
 
