@@ -38,7 +38,7 @@ CMAP_SEQUENTIAL = "viridis"
 # sizes grow with the fonts, so a figure keeps its layout in both and is only larger.
 SCALES = {
     "screen": {"font": 14, "small": 12, "large": 16, "lines": 2.0, "dpi": 100, "grow": 1.0},
-    "projector": {"font": 21, "small": 18, "large": 24, "lines": 3.0, "dpi": 144, "grow": 1.5},
+    "projector": {"font": 21, "small": 18, "large": 24, "lines": 3.0, "dpi": 120, "grow": 1.5},
 }
 SCALE_VARIABLE = "NNLIB_SCALE"  # make present sets it to "projector"
 _scale = "screen"
