@@ -27,6 +27,19 @@ def test_line_in_box_lies_on_the_line_and_spans_the_box(w, b):
     assert on_edge[[0, 2]].any() and on_edge[[1, 3]].any()
 
 
+def polygon_area(P):
+    x, y = P[:, 0], P[:, 1]
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+@pytest.mark.parametrize("w, b, area", [((1.0, 1.0), -2.0, 0.5), ((1.0, 0.0), -0.5, 2.0), ((0.0, -1.0), 0.5, 2.0),
+                                        ((1.0, 1.0), 5.0, 4.0), ((1.0, 1.0), -5.0, 0.0), ((0.0, 0.0), 0.0, 4.0)])
+def test_half_plane_is_the_part_of_the_box_where_the_unit_fires(w, b, area):
+    P = figures.half_plane(w, b, (-0.5, 1.5))
+    assert P.shape[1] == 2 and np.isclose(polygon_area(P) if len(P) else 0.0, area)
+    assert np.all(P @ np.array(w) + b >= -1e-12)
+
+
 def test_line_in_box_is_empty_when_there_is_no_line_or_it_misses():
     for w, b in (((0.0, 0.0), 1.0), ((1.0, 1.0), -10.0)):
         xs, ys = figures.line_in_box(w, b, (-0.5, 1.5))
@@ -52,8 +65,9 @@ def test_gate_update_draws_the_line_the_outputs_and_the_name(scale):
     np.testing.assert_allclose(np.dot(w, [line.get_xdata(), line.get_ydata()]), theta)
     assert "AND" in ax.get_title()
     assert [t.get_text() for t in ax.texts][3] == "sum 2: fires"
-    region = ax.images[0].get_array()
-    assert region[0, 0] == 0 and region[-1, -1] == 1  # silent at (-0.5, -0.5), fires at (1.5, 1.5)
+    (fires,) = [p for p in ax.patches if p.get_zorder() > 0]  # the shaded half-plane over the silent box
+    corners = fires.get_xy()
+    assert np.all(corners @ w >= theta - 1e-12) and [1.5, 1.5] in corners.tolist()
     update(np.zeros(2), 0.5, np.zeros(4), np.zeros(4, int), None)
     assert len(line.get_xdata()) == 0 and "no named gate" in ax.get_title()
 

@@ -17,17 +17,18 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axis import Axis
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap
+from matplotlib.legend import Legend
+from matplotlib.patches import Polygon, Rectangle
 
 from .. import viz
 
-__all__ = ["line_in_box", "restaurant", "gate", "learning", "spaces", "xor_training", "restarts",
+__all__ = ["line_in_box", "half_plane", "restaurant", "gate", "learning", "spaces", "xor_training", "restarts",
            "two_relus", "activations", "saturation"]
 
 CLASS_COLOURS = (viz.BLUE, viz.ORANGE)
 CLASS_MARKERS = ("o", "s")
 GATE_BOX = (-0.5, 1.5)
-# light versions of the class colours, for the half-plane where a unit is silent / fires
-REGIONS = ListedColormap(["#cfe3f1", "#f8e3b8"])
+SILENT, FIRES = "#d5e7f3", "#f8e1b0"  # light versions of the class colours, for where a unit is silent / fires
 # light ends, so that the points (in the full colours) stand out on the map
 PROBABILITY = LinearSegmentedColormap.from_list("blue_white_orange", ["#80b8d8", "white", "#f2cf80"])
 
@@ -77,23 +78,50 @@ def _classes(ax, P, y):
                        color=CLASS_COLOURS[k], edgecolor="black", zorder=3 + k, label=f"class {k}") for k in (0, 1)]
 
 
-def _region(ax, box, n=200):
-    """An image over the box that shows where a unit fires (set its data with a 0/1 array);
-    translucent, so the grid behind it shows through."""
-    return ax.imshow(np.zeros((n, n)), extent=(*box, *box), origin="lower", cmap=REGIONS, vmin=0, vmax=1,
-                     interpolation="nearest", alpha=0.8, zorder=0)
+def half_plane(w, b, box):
+    """The corners of the part of the square ``box`` where ``w . x + b >= 0``, in order around it.
 
-
-def _above(image):
-    """The artists of the image's axes drawn above it (points, lines, spines, text).
-
-    A widget redraws only the artists that changed, over a picture of the rest; an image that
-    changes would then cover the points above it. Marking these as changed too (``_restack``)
-    has them redrawn above the image, in their order.
+    Returns an (M, 2) array (M = 0 when the unit fires nowhere in the box, 4 when everywhere):
+    the polygon a widget shades where a threshold unit fires.
     """
-    ax = image.axes
-    return [a for a in ax.get_children() if a is not image and a is not ax.patch and not isinstance(a, Axis)
-            and a.get_zorder() >= image.get_zorder()]
+    lo, hi = box
+    corners = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], dtype=float)
+    s = corners @ np.asarray(w, dtype=float) + b
+    polygon = []
+    for k in range(4):  # walk round the square; where the sign changes, add the crossing
+        j = (k + 1) % 4
+        if s[k] >= 0:
+            polygon.append(corners[k])
+        if (s[k] >= 0) != (s[j] >= 0):
+            polygon.append(corners[k] + s[k] / (s[k] - s[j]) * (corners[j] - corners[k]))
+    return np.array(polygon).reshape(-1, 2)
+
+
+def _region(ax, box):
+    """The box shaded in the silent colour, and a polygon on top in the firing colour; returns
+    ``update(w, b)``, which moves the polygon to where ``w . x + b >= 0``."""
+    lo, hi = box
+    ax.add_patch(Rectangle((lo, lo), hi - lo, hi - lo, color=SILENT, zorder=0))
+    fires = ax.add_patch(Polygon(np.zeros((0, 2)), closed=True, color=FIRES, zorder=0.1))
+
+    def update(w, b):
+        polygon = half_plane(w, b, box)
+        fires.set_xy(polygon if len(polygon) else np.full((1, 2), lo))
+
+    return fires, update
+
+
+def _above(artist):
+    """The artists of the same axes drawn above ``artist`` (points, lines, spines, text).
+
+    A widget redraws only the artists that changed, over a picture of the rest; a shaded area
+    or an image that changes would then cover the points above it. Marking these as changed
+    too (``_restack``) has them redrawn above it, in their order. Legends are left out: every
+    legend of these figures sits outside its axes, where nothing moves under it.
+    """
+    ax = artist.axes
+    return [a for a in ax.get_children() if a is not artist and a is not ax.patch
+            and not isinstance(a, (Axis, Legend)) and a.get_zorder() >= artist.get_zorder()]
 
 
 def _restack(artists):
@@ -114,12 +142,6 @@ def _own_grid(ax):
     for y in ax.get_yticks():
         if y0 <= y <= y1:
             ax.axhline(y, **style)
-
-
-def _grid(box, n=200):
-    g = np.linspace(*box, n)
-    xx, yy = np.meshgrid(g, g)
-    return np.c_[xx.ravel(), yy.ravel()]
 
 
 def _set_line(line, w, b, box):
@@ -169,13 +191,11 @@ def gate():
     """
     fig, ax = viz.figure(figsize=(6, 5.5))
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    grid = _grid(GATE_BOX)
-    region = _region(ax, GATE_BOX)
+    region, shade = _region(ax, GATE_BOX)
     (line,) = ax.plot([], [], color=viz.VERMILLION, lw=3, label="$w_1 i_1 + w_2 i_2 = \\theta$")
     dots = ax.scatter(corners[:, 0], corners[:, 1], s=20 * viz.fontsize("small"), c=[viz.BLUE] * 4,
                       edgecolor="black", zorder=3)
-    labels = [ax.text(x + 0.06, y + 0.09, "", fontsize=viz.fontsize("small"),
-                      bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8)) for x, y in corners]
+    labels = [ax.text(x + 0.07, y + 0.09, "", fontsize=viz.fontsize("small")) for x, y in corners]
     _plane(ax, GATE_BOX, ("$i_1$ (light at point 1)", "$i_2$ (light at point 2)"))
     ax.set_xticks([0, 1])
     ax.set_yticks([0, 1])
@@ -183,7 +203,7 @@ def gate():
     above = _above(region)
 
     def update(w, theta, sums, fires, name):
-        region.set_data((grid @ w >= theta).reshape(region.get_array().shape).astype(float))
+        shade(w, -theta)
         _restack(above)
         _set_line(line, w, -theta, GATE_BOX)
         dots.set_facecolor([CLASS_COLOURS[int(o)] for o in fires])
@@ -204,8 +224,7 @@ def learning(X, y):
     X, y = np.asarray(X, float), np.asarray(y)
     box = (float(np.floor(X.min())) - 0.5, float(np.ceil(X.max())) + 0.5)
     fig, ax = viz.figure(figsize=(8, 5.5))
-    grid = _grid(box)
-    region = _region(ax, box)
+    region, shade = _region(ax, box)
     (line,) = ax.plot([], [], color=viz.VERMILLION, lw=3)
     _classes(ax, X, y)
     rings = ax.scatter([], [], s=45 * viz.fontsize("small"), facecolor="none", edgecolor=viz.VERMILLION, lw=2,
@@ -216,7 +235,7 @@ def learning(X, y):
     above = _above(region)
 
     def update(w, b, wrong, k):
-        region.set_data((grid @ w + b >= 0).reshape(region.get_array().shape).astype(float))
+        shade(w, b)
         _restack(above)
         _set_line(line, w, b, box)
         rings.set_offsets(X[wrong] if np.any(wrong) else np.empty((0, 2)))
@@ -255,7 +274,7 @@ def xor_training(hidden_box, n_lines=9):
     """
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
-    fig, (ax_in, ax_h) = viz.figure(1, 2, figsize=(12, 5.5))
+    fig, (ax_in, ax_h) = viz.figure(1, 2, figsize=(11, 5))
     image = ax_in.imshow(np.full((2, 2), 0.5), extent=(*GATE_BOX, *GATE_BOX), origin="lower", cmap=PROBABILITY,
                          vmin=0, vmax=1, zorder=0)
     fig.colorbar(image, ax=ax_in, shrink=0.8, label="P(class 1)")
@@ -320,7 +339,7 @@ def two_relus(X, y, input_box=(-4.0, 4.0)):
     (N, 2), sep_line ``(w, b)`` or None.
     """
     X, y = np.asarray(X, float), np.asarray(y)
-    fig, (ax_in, ax_h) = viz.figure(1, 2, figsize=(12, 5.5))
+    fig, (ax_in, ax_h) = viz.figure(1, 2, figsize=(11, 5))
     _classes(ax_in, X, y)
     colours = (viz.VERMILLION, viz.PURPLE)
     lines = [ax_in.plot([], [], color=c, lw=3, label=f"unit {k + 1}: $z_{k + 1} = 0$")[0]
@@ -328,12 +347,11 @@ def two_relus(X, y, input_box=(-4.0, 4.0)):
     arrows = [ax_in.quiver([0.0], [0.0], [1.0], [0.0], color=c, angles="xy", scale_units="xy", scale=1, width=0.012,
                            zorder=5) for c in colours]
     _plane(ax_in, input_box)
-    ax_in.set_title("input space: arrows point to $z > 0$")
-    ax_in.legend(loc="lower left", fontsize=viz.fontsize("small"))
+    ax_in.set_title("input: arrows point to $z > 0$")
     points = _classes(ax_h, np.zeros_like(X), y)
     (sep,) = ax_h.plot([], [], "--", color="black", label="separating line")
     _plane(ax_h, (-0.1, 2.0), ("relu($z_1$)", "relu($z_2$)"))
-    ax_h.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    ax_h.legend(handles=[*points, *lines, sep], loc="upper left", bbox_to_anchor=(1.02, 1.0))  # one, outside
     above = [a for line in (*lines, sep) for a in _above(line)]
 
     def update(W, b, hidden, sep_line, title):
@@ -362,7 +380,7 @@ def activations(z_range=(-6.0, 6.0), tol=0.01):
 
     ``update(z, f, df, name)``: the grid and both curves on it.
     """
-    fig, (ax_f, ax_d) = viz.figure(1, 2, figsize=(12, 4.5))
+    fig, (ax_f, ax_d) = viz.figure(1, 2, figsize=(11, 4))
     (line_f,) = ax_f.plot([], [], color=viz.BLUE)
     (line_d,) = ax_d.plot([], [], color=viz.ORANGE)
     shade = ax_d.imshow(np.zeros((1, 2)), extent=(*z_range, -0.1, 1.1), aspect="auto", origin="lower",
