@@ -7,16 +7,7 @@ import pytest
 from nnlib.conv import im2col
 from nnlib.exercises import NOT_YET, RIGHT
 from nnlib.exercises import convolution as checks
-
-
-def said(capsys):
-    out = capsys.readouterr().out
-    assert len(out.splitlines()) == 1, f"a checker prints one line, got {out!r}"
-    return out
-
-
-def stub(*args):
-    raise NotImplementedError("replace this line with your code")
+from tests.test_exercises_perceptron import said, stub  # one line per verdict; the NotImplementedError stub
 
 
 # ---- conv2d forward ---------------------------------------------------------------------------------
@@ -44,21 +35,6 @@ def conv_im2col(x, weight, bias, stride=1, padding=0):
 def test_conv2d_forward_right_with_loops_or_im2col(capsys, student):
     assert checks.conv2d_forward(student) is True
     assert said(capsys).startswith(RIGHT)
-
-
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w[:, :, ::-1, ::-1], b, s, p), "flipped"),
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w, 0 * b, s, p), "bias is missing"),
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, 0), "padding is not applied"),
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, 1, p), "stride is ignored"),
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, p)[:, :, :-1], "should have shape"),
-    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, p) * 1.01, "differs"),
-    (lambda x, w, b, s=1, p=0: 1 / 0, "ZeroDivisionError"),
-])
-def test_conv2d_forward_not_yet_names_the_mistake(capsys, wrong, hint):
-    assert checks.conv2d_forward(wrong) is False
-    out = said(capsys)
-    assert out.startswith(NOT_YET) and hint in out
 
 
 def test_conv2d_forward_stub_and_non_function(capsys):
@@ -129,17 +105,32 @@ def test_max_pool_backward_right(capsys):
     assert out.startswith(RIGHT) and "first maximum" in out
 
 
-@pytest.mark.parametrize("wrong, hint", [
+CONV_MISTAKES = [
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w[:, :, ::-1, ::-1], b, s, p), "flipped"),
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w, 0 * b, s, p), "bias is missing"),
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, 0), "padding is not applied"),
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, 1, p), "stride is ignored"),
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, p)[:, :, :-1], "should have shape"),
+    (lambda x, w, b, s=1, p=0: conv_loops(x, w, b, s, p) * 1.01, "differs"),
+    (lambda x, w, b, s=1, p=0: 1 / 0, "ZeroDivisionError"),
+]
+POOL_MISTAKES = [
     (lambda g, x, s, t: pool_backward(g, x, s, t, first=False), "first one"),
     (pool_to_every_maximum, "first one"),
     (lambda g, x, s, t: pool_backward(g, x, s, t, add=False), "add their gradients"),
     (pool_average, "largest entry"),
-    (lambda g, x, s, t: pool_backward(g, x, s, t)[:, :, :-1], "shaped like x"),
-    (lambda g, x, s, t: "dx", "return an array"),
+    (lambda g, x, s, t: pool_backward(g, x, s, t)[:, :, :-1], "should have shape"),
+    (lambda g, x, s, t: "dx", "should be numbers"),
     (lambda g, x, s, t: pool_backward(np.ones_like(g), x, s, t), "largest entry"),
-])
-def test_max_pool_backward_not_yet_names_the_mistake(capsys, wrong, hint):
-    assert checks.max_pool_backward(wrong) is False
+]
+CODING_MISTAKES = ([(checks.conv2d_forward, *m) for m in CONV_MISTAKES]
+                   + [(checks.max_pool_backward, *m) for m in POOL_MISTAKES])
+
+
+@pytest.mark.parametrize("check, wrong, hint", CODING_MISTAKES,
+                         ids=[f"{c.__name__}-{h}" for c, _, h in CODING_MISTAKES])
+def test_coding_checkers_not_yet_name_the_mistake(capsys, check, wrong, hint):
+    assert check(wrong) is False
     out = said(capsys)
     assert out.startswith(NOT_YET) and hint in out
 

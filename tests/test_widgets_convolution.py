@@ -16,6 +16,7 @@ from PIL import Image
 from nnlib import viz
 from nnlib.conv import conv2d, conv_output_size
 from nnlib.widgets import convolution as widgets
+from tests.test_widgets_perceptron import shows_the_full_render  # a blitted redraw == a full render
 
 KINDS = ["fully connected", "locally connected", "shared weights"]
 IMAGE = np.arange(36.0).reshape(6, 6) % 5
@@ -73,14 +74,6 @@ def gradient(layers, size, unit):
     r = field(layers)
     g[unit * jump:unit * jump + r, unit * jump:unit * jump + r] = 1.0
     return g
-
-
-def shows_the_full_render(live):
-    buf = BytesIO()
-    live.fig.savefig(buf, format="png", dpi=live.fig.dpi)
-    full = np.asarray(Image.open(buf).convert("RGBA")).astype(int)
-    shown = np.asarray(Image.open(BytesIO(live.png)).convert("RGBA")).astype(int)
-    return full.shape == shown.shape and np.abs(full - shown).max() <= 2
 
 
 # ---- section 1 ------------------------------------------------------------------------------------

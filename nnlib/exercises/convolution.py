@@ -17,7 +17,7 @@ import io
 import numpy as np
 
 from ..conv import MaxPool2d, conv2d
-from . import STUB_HINT, _describe, as_number, check_function, verdict
+from . import _describe, as_number, check_function, verdict
 
 __all__ = ["conv2d_forward", "max_pool_backward", "output_size", "parameters", "shift_kernel", "sparsity",
            "receptive_field", "folded_parameters"]
@@ -25,24 +25,6 @@ __all__ = ["conv2d_forward", "max_pool_backward", "output_size", "parameters", "
 
 def _size(n, k, s=1, p=0):
     return (n + 2 * p - k) // s + 1
-
-
-def _run(student, args):
-    """The student's result, or the verdict line to print when it fails (stub, exception)."""
-    try:
-        return student(*(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)), None
-    except NotImplementedError:
-        return None, STUB_HINT
-    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return None, f"your function raised {type(err).__name__}: {err}."
-
-
-def _same(got, want):
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return got.shape == want.shape and bool(np.allclose(got, want, rtol=1e-7, atol=1e-9))
 
 
 def _quietly(check, *args, **kwargs):
@@ -67,31 +49,24 @@ def _conv_reference(x, weight, bias, stride, padding):
     return conv2d(x, weight, bias, stride=stride, padding=padding)
 
 
-def _conv_diagnosis(student):
-    """A hint naming the mistake when the student's output equals a known wrong variant."""
-    rng = np.random.default_rng(11)
-    x, weight, bias = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4)
-    got, _ = _run(student, (x, weight, bias, 2, 1))
-    if got is None:
-        return None
-    variants = {
+def _conv_variants():
+    """Convolutions with one known mistake each, and the hint that names it."""
+    return {
         "the kernel is flipped: deep-learning 'convolution' is a cross-correlation, out[i, j] reads "
-        "x[i·s + a, j·s + b] with weight[a, b], no flip.": (x, weight[:, :, ::-1, ::-1], bias, 2, 1),
-        "the bias is missing: every output channel o adds bias[o] to each of its pixels.": (x, weight, 0 * bias, 2, 1),
+        "x[i·s + a, j·s + b] with weight[a, b], no flip.":
+            lambda x, w, b, s, p: _conv_reference(x, w[:, :, ::-1, ::-1], b, s, p),
+        "the bias is missing: every output channel o adds bias[o] to each of its pixels.":
+            lambda x, w, b, s, p: _conv_reference(x, w, 0 * b, s, p),
         "the padding is not applied: pad the height and width (not the batch or channels) with zeros first.":
-            (x, weight, bias, 2, 0),
+            lambda x, w, b, s, p: _conv_reference(x, w, b, s, 0),
         "the stride is ignored: output pixel (i, j) reads the window whose corner is at (i·s, j·s).":
-            (x, weight, bias, 1, 1),
+            lambda x, w, b, s, p: _conv_reference(x, w, b, 1, p),
     }
-    for hint, args in variants.items():
-        if _same(got, _conv_reference(*args)):
-            return hint
-    want = _conv_reference(x, weight, bias, 2, 1)
-    got = np.asarray(got)
-    if got.shape != want.shape:
-        return (f"on x of shape {x.shape}, weight {weight.shape}, stride 2, padding 1 the output should have shape "
-                f"{want.shape}, got {got.shape}: H_out = ⌊(H + 2p − kh)/s⌋ + 1, and the same for W with kw.")
-    return None
+
+
+def _conv_mistake_inputs(rng):
+    """Inputs on which every mistake of :func:`_conv_variants` shows: padding 1, stride 2, no symmetry."""
+    return (rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(4), 2, 1)
 
 
 def conv2d_forward(student) -> bool:
@@ -102,9 +77,9 @@ def conv2d_forward(student) -> bool:
             "weight[o, c, a, b] · x_padded[n, c, i·s + a, j·s + b].")
     ok, said = _quietly(check_function, student, _conv_reference, _conv_inputs, hint=hint, trials=8, seed=7)
     if not ok and "NotImplementedError" not in said and callable(student):
-        diagnosis = _conv_diagnosis(student)
-        if diagnosis:
-            return verdict(False, diagnosis)
+        for mistake, variant in _conv_variants().items():  # does it compute one of the usual mistakes?
+            if _quietly(check_function, student, variant, _conv_mistake_inputs, hint="", trials=2)[0]:
+                return verdict(False, mistake)
     print(said, end="")
     return ok
 
@@ -132,28 +107,22 @@ def _pool_inputs(kind):
     return make
 
 
-def _argmax_only(student):
-    """None when every window's gradient lands on its maximum (distinct values, windows that tile); else a hint."""
-    rng = np.random.default_rng(3)
-    x = rng.permutation(2 * 3 * 6 * 8).reshape(2, 3, 6, 8).astype(float)  # distinct values
-    grad_out = rng.uniform(1, 2, (2, 3, 3, 4))
-    got, problem = _run(student, (grad_out, x, 2, 2))
-    if problem:
-        return problem
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"return an array shaped like x, got {type(got).__name__}."
-    if got.shape != x.shape:
-        return f"the gradient must be shaped like x {x.shape}, got {got.shape}."
-    windows = x.reshape(2, 3, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 3, 4, 4)
-    is_max = (windows == windows.max(axis=-1, keepdims=True)).reshape(2, 3, 3, 4, 2, 2)
-    spread = np.repeat(np.repeat(grad_out, 2, 2), 2, 3)  # each output's gradient over its window
-    target = np.where(is_max.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape), spread, 0)
-    if not np.allclose(got, target):
-        return ("on windows that tile the map, each output's gradient should land on its window's largest entry "
-                "and nowhere else.")
-    return None
+def _first_max_oracle(grad_out, x, size, stride):
+    """Where each gradient must land for windows that tile the map (size == stride): on the window's
+    maximum, found by comparing each entry with its window's maximum, not by nnlib."""
+    n, c, h, w = grad_out.shape
+    windows = x[:, :, :h * size, :w * size].reshape(n, c, h, size, w, size)
+    is_max = windows == windows.max(axis=(3, 5), keepdims=True)
+    dx = np.zeros_like(x, dtype=float)
+    dx[:, :, :h * size, :w * size] = (is_max * grad_out[:, :, :, None, :, None]).reshape(n, c, h * size, w * size)
+    return dx
+
+
+def _distinct_tiling(rng):
+    """Distinct values (no ties) in 2x2 windows that tile the map."""
+    n, c, h, w = (int(v) for v in rng.integers(1, 4, size=4))
+    x = rng.permutation(n * c * 4 * h * w).reshape(n, c, 2 * h, 2 * w).astype(float)
+    return rng.uniform(1, 2, (n, c, h, w)), x, 2, 2
 
 
 def max_pool_backward(student) -> bool:
@@ -162,9 +131,12 @@ def max_pool_backward(student) -> bool:
     ties (the first maximum in row-major order takes it all, as in PyTorch) and overlapping windows."""
     if not callable(student):
         return verdict(False, "pass your function itself, e.g. checks.max_pool_backward(max_pool_backward).")
-    problem = _argmax_only(student)
-    if problem:
-        return verdict(False, problem)
+    ok, said = _quietly(check_function, student, _first_max_oracle, _distinct_tiling, trials=3, seed=3,
+                        hint="on windows that tile the map, each output's gradient should land on its window's "
+                             "largest entry and nowhere else.")
+    if not ok:
+        print(said, end="")
+        return False
     hints = {"distinct": "compare with the forward pass: which entry of each window became the output?",
              "ties": "when several entries of a window share the maximum, only the first one (row by row) gets "
                      "the gradient, as in PyTorch; np.argmax returns the first.",
