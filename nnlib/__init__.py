@@ -13,5 +13,7 @@ from . import init, optim, models, datasets, viz  # noqa: E402
 # -- modules added by later work register their public names below this line --
 from . import graph  # noqa: E402
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
+from . import functional, callbacks, jobs  # noqa: E402
+from .callbacks import Callback, ClipGradNorm, ProgressBar  # noqa: E402
 
 __version__ = "0.1.0"
