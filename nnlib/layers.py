@@ -207,7 +207,8 @@ class Dropout(Module):
             return x
         keep = self.rng.random(x.shape) >= self.p
         self._mask = keep.astype(x.dtype) / np.asarray(1 - self.p, dtype=x.dtype)
-        return x * self._mask
+        with np.errstate(invalid="ignore"):  # a dropped ±inf becomes NaN, silently, as in PyTorch
+            return x * self._mask
 
     def backward(self, grad_y):
         grad_y = self._check_grad(grad_y)

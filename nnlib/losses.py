@@ -74,8 +74,11 @@ def _check_unit_interval(values, name: str, owner: str, hint: str = "") -> None:
 
 
 class BCELoss(Loss):
-    """Binary cross-entropy on probabilities p in [0, 1]:
-    -mean(y log p + (1-y) log(1-p)). p is clipped to [eps, 1-eps] so log never sees 0.
+    """Binary cross-entropy on probabilities p in [0, 1]: -mean(y log p + (1-y) log(1-p)).
+
+    As in PyTorch, each log is clamped at -100, so p = 0 or 1 (which float32 reaches
+    easily) gives a large finite loss instead of inf or NaN, and the gradient's
+    denominator p(1-p) is floored at ``eps``.
 
     Shape: pred and target ``(N,)`` or ``(N, 1)``; target in {0, 1} (or [0, 1]).
     Like PyTorch, a prediction or target outside [0, 1], NaN included, is refused.
@@ -88,12 +91,13 @@ class BCELoss(Loss):
         p, y = self._pred_target(pred, target, "BCELoss")
         _check_unit_interval(p, "pred", "BCELoss", "; for raw scores use BCEWithLogitsLoss")
         _check_unit_interval(y, "target", "BCELoss")
-        p = np.clip(p, self.eps, 1 - self.eps)
         self._saved = (p, y)
-        return _mean(-(y * np.log(p) + (1 - y) * np.log1p(-p)))
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped at once
+            log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return _mean(-(y * log_p + (1 - y) * log_q))
 
     def _grad(self, p, y):
-        return (p - y) / (p * (1 - p)) / max(p.size, 1)
+        return (p - y) / np.maximum(p * (1 - p), self.eps) / max(p.size, 1)
 
 
 class BCEWithLogitsLoss(Loss):

@@ -33,7 +33,7 @@ def mlp(sizes, activation: str = "relu", output_activation: str | None = None, r
     for i, s in enumerate(sizes):
         check_positive(s, f"sizes[{i}]", "mlp", integer=True)
     for name, act in (("activation", activation), ("output_activation", output_activation)):
-        if act is not None and act not in ACTIVATIONS:
+        if act is not None and not (isinstance(act, str) and act in ACTIVATIONS):
             raise ValueError(f"mlp: argument '{name}' must be one of {sorted(ACTIVATIONS)}, got {act!r}")
     rng = check_rng(rng, "rng", "mlp")
     layers = []

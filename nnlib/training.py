@@ -156,6 +156,8 @@ def _check_data(model, loss, X, y, validation):
     model.eval()
     try:
         out = model(X[:1])
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"fit: argument 'X' has rows of shape {X.shape[1:]}, which the model refuses: {err}") from None
     finally:
         model.train(was_training)
     y = _targets(loss, out, y, "y")

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -230,10 +232,20 @@ def test_flatten_of_an_empty_image_batch():
      "mlp: argument 'sizes' must be a sequence of layer sizes such as \\[2, 8, 1\\], got 5"),
     (lambda: nnlib.models.mlp([2, 3], rng="abc"), "mlp: argument 'rng'"),
     (lambda: nnlib.models.mlp([2, 3], activation="softmax"), "mlp: argument 'activation' must be one of"),
+    (lambda: nnlib.models.mlp([2, 3], activation=[1, 2]), "mlp: argument 'activation' must be one of"),  # fuzz
 ])
 def test_bad_constructor_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_dropout_of_an_infinite_input_is_nan_without_numpy_warnings():
+    # found by fuzzing: numpy's "invalid value" warning leaked; PyTorch gives NaN silently
+    layer = nnlib.Dropout(0.5, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = layer(np.full((50, 2), np.inf))
+    assert np.isnan(y).any() and np.isinf(y).any()
 
 
 def test_a_ragged_list_is_named():

@@ -164,3 +164,25 @@ def test_an_empty_batch_is_nan_as_in_pytorch_without_warnings(loss, pred, target
 
 def test_bce_accepts_the_ends_of_the_unit_interval():
     assert nnlib.BCELoss()(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])) < 1e-10
+
+
+def test_bce_of_float32_probabilities_at_0_and_1_is_finite_as_in_pytorch():
+    # found by fuzzing: 1 - 1e-12 rounds to 1 in float32, so the clip gave 0·log 0 = NaN;
+    # PyTorch clamps each log at -100
+    loss = nnlib.BCELoss()
+    p = np.array([[1.0], [0.0], [1.0]], np.float32)
+    assert loss(p, np.array([[0.0], [1.0], [1.0]])) == pytest.approx(200 / 3)
+    assert np.all(np.isfinite(loss.backward()))
+
+
+def test_bce_matches_pytorch_at_the_edges_when_installed():
+    torch = pytest.importorskip("torch")
+    p = np.array([[0.0], [1.0], [0.3], [1e-30], [1 - 1e-9]])
+    y = np.array([[1.0], [0.0], [1.0], [0.0], [0.5]])
+    loss = nnlib.BCELoss()
+    value = loss(p, y)
+    tp = torch.tensor(p, requires_grad=True)
+    expected = torch.nn.BCELoss()(tp, torch.tensor(y))
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), tp.grad.numpy(), rtol=1e-6)

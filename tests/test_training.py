@@ -184,7 +184,8 @@ def test_nan_in_X_is_refused_by_name():
 
 def test_wrong_feature_count_names_expected_and_actual():
     model, loss, opt, X, y = _args()
-    with pytest.raises(ValueError, match=r"expected shape \(N, 2\), got \(1, 3\)"):
+    with pytest.raises(ValueError, match=r"fit: argument 'X' has rows of shape \(3,\), which the model refuses: "
+                                         r"Linear.forward: argument 'x' expected shape \(N, 2\)"):
         nnlib.fit(model, loss, opt, np.ones((4, 3)), y, progress=False)
 
 
