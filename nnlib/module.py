@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from ._validation import check_grad
+from ._validation import as_float_array, check_grad
 
 
 class Parameter:
@@ -26,9 +26,7 @@ class Parameter:
     """
 
     def __init__(self, value, name: str = ""):
-        self.value = np.asarray(value)
-        if self.value.dtype.kind != "f":
-            self.value = self.value.astype(np.float64)
+        self.value = as_float_array(value, "value", "Parameter")  # shares a float array, as PyTorch does
         self.grad = np.zeros_like(self.value)
         self.name = name
 

@@ -244,7 +244,7 @@ def clip_grad_norm_(params, max_norm: float, error_if_nonfinite: bool = False) -
         if big == 0.0 or not math.isfinite(big):
             total = big if not any(np.isnan(p.grad).any() for p in params) else math.nan
         else:
-            total = big * math.sqrt(sum(float(np.sum((p.grad / big) ** 2)) for p in params))
+            total = big * math.sqrt(sum(float(np.sum((p.grad.astype(np.float64) / big) ** 2)) for p in params))
     if not math.isfinite(total):
         message = (f"clip_grad_norm_: the total gradient norm is {total}, so it cannot be clipped; "
                    "check the loss and the learning rate")

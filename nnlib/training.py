@@ -184,6 +184,9 @@ def _callback_list(callbacks, early_stopping, scheduler, clip_grad_norm, progres
     extra = [] if clip_grad_norm is None else [ClipGradNorm(clip_grad_norm)]
     extra += [scheduler] if scheduler is not None else []
     cbs = extra + cbs + ([early_stopping] if early_stopping is not None else [])
+    if len({id(cb) for cb in cbs}) < len(cbs):
+        raise ValueError("fit: the same callback is given twice (in 'callbacks' and as a keyword?); "
+                         "each would run twice")
     if check_flag(progress, "progress", "fit"):
         cbs.append(ProgressBar())
     return [cb if isinstance(cb, Callback) else _Hooks(cb) for cb in cbs]

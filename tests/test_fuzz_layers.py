@@ -161,6 +161,7 @@ def _constructors_name_themselves(make, value):
 
 
 CONSTRUCTORS = [
+    ("Parameter", lambda v: nnlib.Parameter(v)),
     ("Linear", lambda v: nnlib.Linear(v, 2)), ("Linear", lambda v: nnlib.Linear(2, v)),
     ("Linear", lambda v: nnlib.Linear(2, 2, bias=v)), ("Linear", lambda v: nnlib.Linear(2, 2, rng=v)),
     ("Dropout", lambda v: nnlib.Dropout(v)), ("Dropout", lambda v: nnlib.Dropout(0.5, rng=v)),

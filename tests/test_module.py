@@ -311,3 +311,15 @@ def test_load_refuses_a_non_float_parameter_and_unknown_members(tmp_path):
 def test_sequential_append_refuses_a_non_module():
     with pytest.raises(TypeError, match="Sequential.append: argument 'module' must be a Module, got str"):
         nnlib.Sequential().append("x")
+
+
+@pytest.mark.parametrize("value, error", [(None, TypeError), ("abc", TypeError), ([[1.0], [2.0, 3.0]], ValueError)])
+def test_parameter_refuses_what_is_not_an_array_of_numbers(value, error):
+    with pytest.raises(error, match="Parameter: argument 'value'"):
+        nnlib.Parameter(value)
+
+
+def test_parameter_shares_a_float_array_as_pytorch_does_and_promotes_ints():
+    a = np.zeros(3)
+    assert nnlib.Parameter(a).value is a
+    assert nnlib.Parameter([1, 2]).value.dtype == np.float64

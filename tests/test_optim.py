@@ -239,3 +239,12 @@ def test_a_schedule_is_a_callback_of_its_own_optimizer_only():
     other = SGD(model.parameters(), lr=1.0)
     with pytest.raises(ValueError, match="StepLR: this schedule drives another optimizer"):
         nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, progress=False, callbacks=[StepLR(other, 1)])
+
+
+def test_clip_grad_norm_of_tiny_gradients_beside_float32_ones_is_finite():
+    # found by fuzzing: dividing a float32 gradient by 4.5e-91 underflowed to 0/0 = NaN
+    a = param([0.0], [4.5e-91])
+    b = nnlib.Parameter(np.zeros(1, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clip_grad_norm_([a, b], 1.0) == pytest.approx(4.5e-91)

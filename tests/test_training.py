@@ -306,6 +306,7 @@ def _fit_refused(match, exc=(ValueError, TypeError), **kwargs):
     (dict(y=np.array(1)), "fit: argument 'y' expected 4 rows .*, got a single value"),
     (dict(y=[[0], [1, 1], [1], [0]]), "fit: argument 'y' is a ragged nested list"),
     (dict(early_stopping=nnlib.EarlyStopping(monitor="val_loss")), r"needs fit\(\.\.\., validation="),
+    (dict(early_stopping=(es := nnlib.EarlyStopping()), callbacks=[es]), "fit: the same callback is given twice"),
 ])
 def test_bad_fit_arguments_are_refused_before_training(kwargs, match):
     _fit_refused(match, **kwargs)
