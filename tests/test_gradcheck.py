@@ -5,7 +5,7 @@ import pytest
 
 import nnlib
 from nnlib import gradcheck
-from nnlib.gradcheck import numerical_gradient
+from nnlib.gradcheck import numerical_gradient, resolution
 
 
 @pytest.mark.parametrize("variant", ["classic", "modern"])
@@ -56,7 +56,7 @@ def test_resolution_predicts_the_round_off_of_finite_differences():
     model.backward(r)
     exact = model.layers[0].weight.grad.copy()
     numeric = numerical_gradient(lambda: model.forward(x), model.layers[0].weight.value, 1e-6, r)
-    delta = nnlib.gradcheck.resolution(y, r, 1e-6) / 1e8
+    delta = resolution(y, r, 1e-6) / 1e8
     assert np.max(np.abs(exact - numeric)) < 3 * delta
 
 
