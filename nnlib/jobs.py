@@ -20,7 +20,9 @@ running the iterator in a ``for`` loop.
 
 States: ``"ready"`` -> ``start()`` -> ``"running"`` <-> ``"paused"`` -> ``"finished"``
 (the iterator is exhausted or ``stop()`` was called) or ``"failed"`` (a step raised; the
-exception is kept in ``job.error``).
+exception is kept in ``job.error``). Finished is final: ``stop()`` on a finished job does
+nothing, and ``start()`` or ``step()`` on a stopped job runs no step (``job.stopped`` tells
+a stop from a natural end; ``on_update`` hears about both).
 """
 
 from __future__ import annotations
