@@ -142,7 +142,9 @@ class _Renderer:
             # change with limits and belong in the background
             keep = [a for a in self.animated if id(a) in members]
             keep += [a for a in changed if not isinstance(a, Axis) and not any(a is b for b in keep)]
-            self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder()))
+            # drawn in the order a full render uses: axes by axes, by z-order, then as added
+            position = {id(a): i for i, a in enumerate(artists)}
+            self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder(), position[id(a)]))
             for a in self.animated:
                 a.set_animated(True)
             try:
@@ -150,6 +152,12 @@ class _Renderer:
             finally:
                 for a in self.animated:
                     a.set_animated(False)
+            # what a full render leaves undrawn (empty texts, the patch of an axes that is off)
+            # stays marked stale; it is in the background as it is, so it is not "changed"
+            animated = {id(a) for a in self.animated}
+            for a in artists:
+                if id(a) not in animated:
+                    a.stale = False
             self.background = self.canvas.copy_from_bbox(self.fig.bbox)
             self.key, self.members = self._view_key(), members
         else:
@@ -220,6 +228,7 @@ class Live:
         self._lock = threading.RLock()  # a training thread and a slider may both redraw
         self._pngs: dict = {}
         self._quiet = False
+        self._stored = False
         self.png, self.text, self.last_ms = b"", "", float("nan")
         self.timings: list[float] = []
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
@@ -297,7 +306,8 @@ class Live:
         with self._lock:
             t0 = time.perf_counter()
             key = tuple(self.values.items()) if self.cache else None
-            if key is not None and key in self._pngs:
+            self._stored = key is not None and key in self._pngs
+            if self._stored:
                 self.png, self.text = self._pngs[key]
             else:
                 self.text = self._call_draw() if text is None else text
@@ -313,8 +323,8 @@ class Live:
 
     @property
     def last_full(self) -> bool:
-        """Whether the last render drew the whole figure (False: blitted or stored)."""
-        return self._renderer is None or self._renderer.last_full
+        """Whether the last redraw rendered the whole figure (False: blitted or a stored picture)."""
+        return not self._stored and (self._renderer is None or self._renderer.last_full)
 
     def _ipython_display_(self):
         from IPython.display import display
