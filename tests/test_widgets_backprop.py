@@ -145,3 +145,56 @@ def test_subgradients_asks_the_given_test(g, is_one):
     live.set(g=g)
     assert asked[-1] == g
     assert live.text == f"slope {g:.2f} {'is' if is_one else 'is not'} a subgradient of relu"
+
+
+# ---- a blitted redraw shows what a full render shows ------------------------------------------
+def dying_relu_fn(bias, lr):
+    dead = min(1.0, max(0.0, -bias))
+    return [0.0, dead], [0.1, min(1.0, dead + lr / 100)]
+
+
+def least_squares():
+    x1, y = Value(1.0, label="x1"), Value(3.0, label="y")
+    w1, b = Value(0.5, label="w1"), Value(0.1, label="b")
+    loss = (y - (w1 * x1 + b)) ** 2
+    loss.backward()
+    return loss, [w1, b]
+
+
+BUILDERS = {
+    "sensitivity": (lambda: widgets.sensitivity(make_sensitivity([]), deltas=np.linspace(-3, 3, 13)),
+                    [dict(delta=0.3), dict(delta=0.32), dict(kind="nonlinear", j=1)]),
+    "stepper": (lambda: widgets.stepper(*least_squares()),
+                [dict(step=11), dict(step=12), dict(step=3)]),
+    "chain_costs": (lambda: widgets.chain_costs(chain_costs, {"a": [784, 256, 128, 64, 1]}),
+                    [dict(D2=10), dict(D2=11), dict(D0=3, D4=500)]),
+    "gradients": (lambda: widgets.gradients(gradient_norms, ["sigmoid", "relu"], ["zeros", "xavier"], PRESETS),
+                  [dict(depth=13), dict(depth=14), dict(act="relu", init="zeros")]),
+    "dying_relu": (lambda: widgets.dying_relu(dying_relu_fn), [dict(bias=-0.5), dict(lr=10.0), dict(bias=-0.6)]),
+    "subgradients": (lambda: widgets.subgradients(lambda h, v, g: 0 <= g <= 1, {
+        "relu": (lambda x: np.maximum(x, 0), 0.0), "abs": (np.abs, 0.0)}),
+        [dict(g=0.6), dict(kink="abs"), dict(g=-1.5)]),
+}
+
+
+def pixels(png):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png))).astype(int)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_every_redraw_equals_a_fresh_full_render(name):
+    make, moves = BUILDERS[name]
+    live, blitted = make(), 0
+    for move in moves:
+        live.set(**move)
+        blitted += not live.last_full
+        fresh = make()
+        fresh.set(**live.values)  # its first change: a full render
+        assert fresh.last_full
+        np.testing.assert_array_equal(pixels(live.png), pixels(fresh.png), err_msg=f"{name} after {move}")
+    assert blitted >= 1  # the comparison did cover a blitted redraw

@@ -51,8 +51,11 @@ class SensitivityPlot:
         self.fig, (ax, bx) = viz.figure(1, 2, figsize=(12, 5.2))
         self.ax, self.bx = ax, bx
         t = self.deltas
-        self.curves = [ax.plot(t, 0 * t, color=c, label=f"$b_{i + 1}$")[0] for i, c in enumerate(OUTPUT_COLOURS)]
-        self.tangents = [ax.plot(t, 0 * t, "--", color=c, lw=1.4)[0] for c in OUTPUT_COLOURS]
+        # distinct z-orders: a blitted redraw stacks the artists it redraws by z-order alone
+        self.curves = [ax.plot(t, 0 * t, color=c, label=f"$b_{i + 1}$", zorder=2 + i / 10)[0]
+                       for i, c in enumerate(OUTPUT_COLOURS)]
+        self.tangents = [ax.plot(t, 0 * t, "--", color=c, lw=1.4, zorder=2.5 + i / 10)[0]
+                         for i, c in enumerate(OUTPUT_COLOURS)]
         self.true_pts = ax.scatter([0] * 3, [0] * 3, color=OUTPUT_COLOURS, s=50, zorder=3, label="true")
         self.est_pts = ax.scatter([0] * 3, [0] * 3, color=OUTPUT_COLOURS, marker="x", s=70, zorder=3,
                                   label="estimate")
@@ -180,8 +183,9 @@ class SubgradientPlot:
     def __init__(self, xs):
         self.xs = check_array(xs, "xs", "SubgradientPlot", ndim=1, finite=True)
         self.fig, self.ax = viz.figure(figsize=(8, 4.4))
-        (self.curve,) = self.ax.plot(self.xs, 0 * self.xs, color=viz.BLACK, label="h(x)")
-        (self.line,) = self.ax.plot(self.xs, 0 * self.xs, "--", label="h(v) + g (x - v)")
+        # distinct z-orders: a blitted redraw stacks the artists it redraws by z-order alone
+        (self.curve,) = self.ax.plot(self.xs, 0 * self.xs, color=viz.BLACK, label="h(x)", zorder=2)
+        (self.line,) = self.ax.plot(self.xs, 0 * self.xs, "--", label="h(v) + g (x - v)", zorder=2.1)
         self.point = self.ax.scatter([0], [0], color=viz.BLACK, s=50, zorder=3)
         self.ax.set_xlim(self.xs.min(), self.xs.max())
         self.ax.set_xlabel("x")
@@ -195,6 +199,7 @@ class SubgradientPlot:
         self.line.set_ydata(h(v) + g * (self.xs - v))
         for line in (self.line, self.legend.get_lines()[1]):
             line.set_color(viz.GREEN if ok else viz.VERMILLION)
+        self.legend.stale = True  # its handle's new colour does not tell the legend by itself
         self.point.set_offsets([[v, h(v)]])
         _set_limits(self.ax, ylim=(ys.min() - 1.5, ys.max() + 0.5))
         verdict = "a subgradient: the line stays below h" if ok else "not a subgradient: the line cuts above h"

@@ -204,7 +204,7 @@ class GraphPlot:
     """
 
     def __init__(self, root: Value, ax=None, step: int | None = None, params=None):
-        from matplotlib.patches import FancyBboxPatch
+        from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
         if not isinstance(root, Value):
             raise TypeError(f"GraphPlot: argument 'root' must be a Value, got {type(root).__name__}")
@@ -227,9 +227,8 @@ class GraphPlot:
             x, y = pos[id(node)]
             for p in {id(p): p for p in node.parents}.values():
                 px, py = pos[id(p)]
-                ax.annotate("", xy=(x - w / 2, y), xytext=(px + w / 2, py), zorder=1,
-                            arrowprops=dict(arrowstyle="-|>", color="#777777", lw=1.3, shrinkA=0, shrinkB=0,
-                                            mutation_scale=14))
+                ax.add_patch(FancyArrowPatch((px + w / 2, py), (x - w / 2, y), arrowstyle="-|>", color="#777777",
+                                             lw=1.3, shrinkA=0, shrinkB=0, mutation_scale=14, zorder=1))
             box = FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.06",
                                  fc="white", ec="#444444", lw=1.2, zorder=2)
             ax.add_patch(box)
@@ -238,7 +237,11 @@ class GraphPlot:
                                             fontsize=viz.fontsize("small"))
         ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
         ax.set_ylim(min(ys) - 0.5, max(ys) + 0.5)
-        ax.axis("off")
+        # no frame, ticks or grid; not axis("off"), whose never-drawn frame a blitting widget would paint on top
+        ax.set(xticks=[], yticks=[])
+        ax.grid(False)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
         self.title = ax.set_title("", fontsize=viz.fontsize("font"), loc="left")
         self.set_step(step)
 
@@ -266,8 +269,9 @@ class GraphPlot:
             state = (f"{head}\nv = {v}\ng = {g}", fc, ec, lw)
             if self._state.get(id(node)) != state:  # touch only what changed: the rest stays blitted
                 self._state[id(node)] = state
-                self._texts[id(node)].set_text(state[0])
                 self._boxes[id(node)].set(facecolor=fc, edgecolor=ec, linewidth=lw)
+                self._texts[id(node)].set_text(state[0])
+                self._texts[id(node)].stale = True  # redrawn with its box, which would cover it otherwise
         self.title.set_text(caption)
         return caption
 

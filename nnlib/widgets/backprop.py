@@ -3,6 +3,8 @@
 Each builder takes the notebook's own function (the idea, written in a cell), draws with
 ``nnlib.figures.backprop`` and binds controls through :class:`nnlib.widgets.Live`. What a
 slider shows is computed by the student's code; this module only wires and precomputes.
+Every picture depends on the controls alone, so each is stored (``cache=True``): a setting
+seen before costs no render.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def sensitivity(sensitivity_fn, kinds=("affine", "nonlinear"), deltas=None):
         return f"δ = {delta:.2f}: slopes ∂b_i/∂a_{j + 1} = " + ", ".join(
             f"{s:.3g}" for s in slopes[kind, j]) + f"; errors of the estimate: {errors}"
 
-    return Live(draw, plot.fig, kind=dropdown(list(kinds), label="map"),
+    return Live(draw, plot.fig, cache=True, kind=dropdown(list(kinds), label="map"),
                 j=dropdown({"a1": 0, "a2": 1}, label="move"), delta=slider(0.5, -3, 3, 0.05, label="δ"))
 
 
@@ -69,8 +71,8 @@ def chain_costs(chain_costs_fn, presets: dict):
 
     first = next(iter(presets.values()))
     controls = {f"D{i}": int_slider(v, 1, 1024, label=f"D{i}") for i, v in enumerate(first)}
-    return Live(draw, plot.fig, presets={name: {f"D{i}": v for i, v in enumerate(D)} for name, D in presets.items()},
-                **controls)
+    return Live(draw, plot.fig, cache=True, **controls,
+                presets={name: {f"D{i}": v for i, v in enumerate(D)} for name, D in presets.items()})
 
 
 def gradients(gradient_norms_fn, activations, inits, presets: dict, max_depth: int = 40):
@@ -89,7 +91,8 @@ def gradients(gradient_norms_fn, activations, inits, presets: dict, max_depth: i
         return f"first layer / last layer gradient: {norms[0] / norms[-1]:.2g}"
 
     first = next(iter(presets.values()))
-    return Live(draw, plot.fig, presets=presets, depth=int_slider(first["depth"], 2, max_depth, label="depth"),
+    return Live(draw, plot.fig, cache=True, presets=presets,
+                depth=int_slider(first["depth"], 2, max_depth, label="depth"),
                 act=dropdown(list(activations), first["act"], label="activation"),
                 init=dropdown(list(inits), first["init"], label="init"))
 
@@ -106,7 +109,7 @@ def dying_relu(dying_relu_fn):
         plot.show(before, after)
         return f"dead units: {np.mean(before):.0%} before the step, {np.mean(after):.0%} after it"
 
-    return Live(draw, plot.fig, bias=slider(0.0, -2.0, 1.0, 0.1, label="bias"),
+    return Live(draw, plot.fig, cache=True, bias=slider(0.0, -2.0, 1.0, 0.1, label="bias"),
                 lr=log_slider(0.01, 1e-3, 100.0, label="SGD step lr"))
 
 
@@ -124,5 +127,5 @@ def subgradients(is_subgradient_fn, kinks: dict, xs=None):
         plot.show(h, v, g, ok, name=kink)
         return f"slope {g:.2f} {'is' if ok else 'is not'} a subgradient of {kink}"
 
-    return Live(draw, plot.fig, kink=dropdown(list(kinks), label="function"),
+    return Live(draw, plot.fig, cache=True, kink=dropdown(list(kinks), label="function"),
                 g=slider(0.5, -2.0, 2.0, 0.05, label="slope g"))
