@@ -233,3 +233,23 @@ def test_a_stored_picture_is_not_a_full_render():
     live.set(freq=2.0)
     live.set(freq=1.0)  # seen at construction: stored
     assert not live.last_full
+
+
+def test_a_draw_that_clears_its_axes_still_shows_its_artists():
+    fig, ax = viz.figure(figsize=(4, 3))
+
+    def draw(level):
+        ax.clear()
+        ax.axhspan(0, level, color="black")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+
+    live = Live(draw, fig, level=slider(0.5, 0.1, 0.9, 0.1))
+    live.set(level=0.8)
+    live.set(level=0.7)
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(live.png)).convert("L"))
+    assert (pixels < 50).mean() > 0.2  # the black span shows: the new axes patch is not drawn over it
