@@ -33,7 +33,7 @@ def width(fits, errors, data, widths, x, target=None, activation="tanh", units=3
     """
     widths = list(widths)
     targets = list(data)
-    activations = sorted({act for _, act in fits}, key=["tanh", "sigmoid", "relu"].index)
+    activations = list(dict.fromkeys(act for _, act in fits))  # in the order the notebook trained them
     fig, art = figures.width_figure(widths)
 
     def draw(target, activation, units):
@@ -47,7 +47,7 @@ def width(fits, errors, data, widths, x, target=None, activation="tanh", units=3
         art["title"].set_text(f"{target}: {units} {activation} units")
         return f"training MSE with {units} {activation} units: {mse[k]:.2g}"
 
-    return Live(draw, fig, cache=True, target=dropdown(targets, target or targets[0], "target"),
+    return Live(draw, fig, cache=True, layout="top", target=dropdown(targets, target or targets[0], "target"),
                 activation=dropdown(activations, activation, "activation"),
                 units=_choice(widths, units, "hidden units"))
 
@@ -99,7 +99,7 @@ def staircase(build, network, targets, trained, widths, x, target=None, units=8,
         hand_error, trained_error = np.abs(hand - f(x)).max(), np.abs(fit - f(x)).max()
         return f"largest error on [-1, 1]: built by hand {hand_error:.2g}, trained {trained_error:.2g}"
 
-    return Live(draw, fig, cache=True, target=dropdown(names, target or names[0], "target"),
+    return Live(draw, fig, cache=True, layout="top", target=dropdown(names, target or names[0], "target"),
                 units=_choice(widths, units, "hidden units"),
                 steepness=log_slider(steepness, 1, 1000, "steepness s", steps_per_decade=8))
 
@@ -131,7 +131,7 @@ def temperature(softmax, models, X, y, query, T=1.0, model=None, steps=120):
         art["bar_title"].set_text(f"most likely: class {p[-1].argmax()}, p = {p[-1].max():.2f}")
         return "probabilities at ★: " + ", ".join(f"{q:.2f}" for q in p[-1])
 
-    return Live(draw, fig, cache=True, model=dropdown(names, model or names[-1], "model"),
+    return Live(draw, fig, cache=True, layout="top", model=dropdown(names, model or names[-1], "model"),
                 T=log_slider(T, 0.1, 10, "temperature T", steps_per_decade=8))
 
 
@@ -158,4 +158,4 @@ def moons(scores, widths, X_train, y_train, X_test, y_test, units=4, steps=100):
         art["map_title"].set_text(f"{units} hidden units")
         return f"{units} hidden units: training accuracy {train_acc[k]:.0%}, test accuracy {test_acc[k]:.0%}"
 
-    return Live(draw, fig, cache=True, units=_choice(widths, units, "hidden units"))
+    return Live(draw, fig, cache=True, layout="top", units=_choice(widths, units, "hidden units"))
