@@ -143,18 +143,6 @@ def step_lengths(lengths, limits, title):
     return fig
 
 
-def paired_paths(surface, points, fmin, pairs):
-    """One panel per pair of rules over the same contours: ``[(title, {label: path, label: path}), ...]``."""
-    fig, axes = viz.figure(1, len(pairs), figsize=(5 * len(pairs), 4.6))
-    for ax, (title, runs) in zip(np.atleast_1d(axes), pairs, strict=True):
-        surface_panel(ax, surface, points, fmin)
-        for (label, path), color, style in zip(runs.items(), (viz.VERMILLION, viz.BLUE), ("-", "--"), strict=True):
-            ax.plot(path[:, 0], path[:, 1], style, marker="o", ms=3, color=color, label=label)
-        ax.legend(loc="lower right", fontsize=viz.fontsize("small"))
-        ax.set_title(title)
-    return fig
-
-
 # ---- section 5: saddles and restarts ----------------------------------------------------------------
 def saddle_figure(surface, points, fmin, steps, floor=1e-14):
     """Left: a path over the saddle's contours; right: |w₂|, the distance from the ridge, per step."""
