@@ -14,16 +14,13 @@ def said(capsys):
 
 
 # ---- the patience rule ----------------------------------------------------------------------------
-def early_stop(val_losses, patience):
-    best, kept, waited = np.inf, 0, 0
-    for epoch, value in enumerate(val_losses, start=1):
-        if value < best:
-            best, kept, waited = value, epoch, 0
-        else:
-            waited += 1
-            if waited == patience:
-                return kept, epoch
-    return kept, len(val_losses)
+def early_stop(val_losses, patience):  # right, written another way than the reference
+    v = np.asarray(val_losses, dtype=float)
+    improved = np.r_[True, v[1:] < np.minimum.accumulate(v)[:-1]]
+    last = np.maximum.accumulate(np.where(improved, np.arange(len(v)), 0))
+    hit = np.flatnonzero(np.arange(len(v)) - last >= patience)
+    stop = hit[0] if len(hit) else len(v) - 1
+    return int(last[stop]) + 1, int(stop) + 1
 
 
 def early_stop_zero_based(val_losses, patience):
@@ -31,16 +28,8 @@ def early_stop_zero_based(val_losses, patience):
     return kept - 1, stopped - 1
 
 
-def early_stop_ties_improve(val_losses, patience):
-    best, kept, waited = np.inf, 0, 0
-    for epoch, value in enumerate(val_losses, start=1):
-        if value <= best:
-            best, kept, waited = value, epoch, 0
-        else:
-            waited += 1
-            if waited == patience:
-                return kept, epoch
-    return kept, len(val_losses)
+def early_stop_ties_improve(val_losses, patience):  # a repeated value counts as an improvement
+    return early_stop(np.asarray(val_losses, dtype=float) - 1e-12 * np.arange(len(val_losses)), patience)
 
 
 def early_stop_one_late(val_losses, patience):

@@ -93,13 +93,10 @@ def momentum_warmup(answer) -> bool:
     """Exercise 3: the first step at which heavy-ball momentum (β = 0.9) on a constant slope
     reaches 90% of its limiting step length."""
     expected = next(t for t in range(1, 1000) if 1 - 0.9**t >= 0.9)
-    value = as_number(answer)
-    if value is None or value != int(value):
-        return verdict(False, "answer with a whole number of steps.")
-    return verdict(int(value) == expected,
-                   "after t steps the velocity is (1 + β + ... + β^(t-1)) g; compare that sum with its "
-                   "limit 1/(1-β) and find the first t where the ratio reaches 0.9.",
-                   "The speed builds up geometrically; the missing part shrinks by β at every step.")
+    return check_number(answer, expected, rtol=0.0,
+                        hint="after t steps the velocity is (1 + β + ... + β^(t-1)) g; compare that sum with its "
+                             "limit 1/(1-β) and find the first whole t where the ratio reaches 0.9.",
+                        praise="The speed builds up geometrically; the missing part shrinks by β at every step.")
 
 
 def momentum_max_lr(answer) -> bool:

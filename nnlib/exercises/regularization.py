@@ -14,7 +14,7 @@ import numpy as np
 
 from ..layers import Linear
 from ..models import mlp
-from . import STUB_HINT, as_number, check_function, check_number, verdict
+from . import STUB_HINT, check_function, check_number, verdict
 
 __all__ = ["patience_rule", "early_stop", "l2_penalty_grad", "inverted_dropout", "weight_decay_for",
            "smallest_patience", "l1_threshold"]
@@ -168,13 +168,10 @@ def smallest_patience(answer, val_losses) -> bool:
     val = np.asarray(val_losses, dtype=float)
     best = int(np.argmin(val)) + 1
     expected = next(p for p in range(1, len(val) + 1) if patience_rule(val, p)[0] == best)
-    value = as_number(answer)
-    if value is None or value != int(value):
-        return verdict(False, "answer with a whole number of epochs.")
-    return verdict(int(value) == expected,
-                   "try patience 1, 2, 3, ... with your early_stop until the kept epoch is the one where the "
-                   "validation loss is lowest; the first patience that gets there is the answer.",
-                   "Any smaller patience gives up inside one of the early bumps.")
+    return check_number(answer, expected, rtol=0.0,
+                        hint="try patience 1, 2, 3, ... with your early_stop until the kept epoch is the one where "
+                             "the validation loss is lowest; the first patience that gets there is the answer.",
+                        praise="Any smaller patience gives up inside one of the early bumps.")
 
 
 def l1_threshold(answer, a: float = 0.3) -> bool:
