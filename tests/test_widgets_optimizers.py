@@ -70,12 +70,24 @@ def test_a_diverging_learning_rate_is_named_not_raised(race_widget):
     assert "Adam: " in race_widget.text and "Adam: diverged" not in race_widget.text
 
 
+def coloured_pixels_left(png):
+    """How many clearly coloured (not grey) pixels the left half of a PNG holds: the racers' paths."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(BytesIO(png)).convert("RGB")).astype(int)
+    left = rgb[:, : rgb.shape[1] // 2]
+    return int(np.sum(left.max(axis=-1) - left.min(axis=-1) > 60))
+
+
 def test_a_preset_on_another_surface_redraws_everything(race_widget):
     before = race_widget.png
     race_widget.apply_preset("tilted")
     assert race_widget.values["surface"] == "tilted" and race_widget.last_full
     assert race_widget.png != before
     assert "after 80 steps" in race_widget.text
+    assert coloured_pixels_left(race_widget.png) > 200  # the new surface's panel shows the paths
 
 
 def test_a_slider_move_on_the_same_surface_only_blits(race_widget):

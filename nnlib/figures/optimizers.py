@@ -33,26 +33,27 @@ def contours(ax, f, xlim, ylim, fmin=None, n=140, levels=12, labels=("parameter 
     z = f(grid)
     gap = z - (z.min() if fmin is None else fmin)
     lo = max(float(np.quantile(gap, 0.002)), 1e-3)
-    ax.contour(xs, ys, gap, levels=np.geomspace(lo, float(np.quantile(gap, 0.98)), levels),
-               colors="0.65", linewidths=1.0)
+    lines = ax.contour(xs, ys, gap, levels=np.geomspace(lo, float(np.quantile(gap, 0.98)), levels),
+                       colors="0.65", linewidths=1.0)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.grid(False)
+    return lines
 
 
 def mark_points(ax, points):
     """Minima as yellow stars, saddles as grey crosses, maxima as triangles: ``[(w, kind), ...]``."""
-    for w, kind in points:
-        ax.plot(w[0], w[1], ls="none", **MARKERS[kind])
+    return [ax.plot(w[0], w[1], ls="none", **MARKERS[kind])[0] for w, kind in points]
 
 
 def surface_panel(ax, surface, points=(), fmin=None):
-    """Contours of a surface (``.f``, ``.xlim``, ``.ylim``, ``.name``), its critical points, its title."""
-    contours(ax, surface.f, surface.xlim, surface.ylim, fmin)
-    mark_points(ax, points)
+    """Contours of a surface (``.f``, ``.xlim``, ``.ylim``, ``.name``), its critical points, its title.
+    Returns the artists drawn, so that a widget can remove them when the surface changes."""
+    drawn = [contours(ax, surface.f, surface.xlim, surface.ylim, fmin), *mark_points(ax, points)]
     ax.set_title(surface.name, fontsize=viz.fontsize("font"))
+    return drawn
 
 
 # ---- section 1: mini-batches ----------------------------------------------------------------------
@@ -90,10 +91,10 @@ class RaceFigure:
     def __init__(self):
         self.fig, (self.ax, self.ax_loss) = viz.figure(1, 2, figsize=(11, 4.4),
                                                        gridspec_kw={"width_ratios": [1.25, 1]})
-        self.surface = None
-        self.paths, self.gaps = {}, {}
-        for name in RACERS:
-            (self.gaps[name],) = self.ax_loss.plot([], [], color=RACER_COLORS[name], label=name)
+        self.surface, self.drawn = None, []
+        self.paths = {name: self.ax.plot([], [], "-", lw=1.8, color=RACER_COLORS[name], zorder=3)[0] for name in RACERS}
+        (self.start,) = self.ax.plot([], [], marker="o", ms=11, mfc="white", mec=viz.BLACK, mew=2, ls="none", zorder=4)
+        self.gaps = {name: self.ax_loss.plot([], [], color=RACER_COLORS[name], label=name)[0] for name in RACERS}
         # log10 of the gap on a linear axis: the picture of a log axis, cheaper to redraw
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("log$_{10}$(loss − lowest), floor −12")
@@ -101,13 +102,14 @@ class RaceFigure:
         self.ax_loss.legend(loc="lower left")
 
     def set_surface(self, surface, points, fmin):
-        """Redraw the contours when the surface changes (a full render, once)."""
+        """Swap the contours and markers when the surface changes (a full render, once). The
+        artists are removed one by one: clearing the axes would also replace its background."""
         if self.surface is surface:
             return
-        self.ax.clear()
-        surface_panel(self.ax, surface, points, fmin)
-        self.paths = {name: self.ax.plot([], [], "-", lw=1.8, color=RACER_COLORS[name])[0] for name in RACERS}
-        self.ax.plot(*surface.start, marker="o", ms=11, mfc="white", mec=viz.BLACK, mew=2, ls="none")
+        for artist in self.drawn:
+            artist.remove()
+        self.drawn = surface_panel(self.ax, surface, points, fmin)
+        self.start.set_data([surface.start[0]], [surface.start[1]])
         self.surface, self.fmin = surface, fmin
 
     def update(self, paths):
