@@ -29,6 +29,12 @@ def momentum_forgetful(w, g, state, lr, beta=0.9):  # the velocity is not kept b
     return w - lr * (beta * 0.0 + g)
 
 
+def momentum_in_place(w, g, state, lr, beta=0.9):  # right numbers, but changes the caller's array
+    state["v"] = beta * state.get("v", 0.0) + g
+    w -= lr * state["v"]
+    return w
+
+
 def adam(w, g, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     t = state["t"] = state.get("t", 0) + 1
     state["m"] = beta1 * state.get("m", 0.0) + (1 - beta1) * g
@@ -76,12 +82,17 @@ def test_momentum_right_on_heavy_ball(capsys):
     assert said(capsys).startswith(RIGHT)
 
 
-@pytest.mark.parametrize("wrong", [stub, momentum_notes, momentum_forgetful, "momentum_step", None])
+@pytest.mark.parametrize("wrong", [stub, momentum_notes, momentum_forgetful, momentum_in_place, "momentum_step", None])
 def test_momentum_not_yet(wrong, capsys):
     assert checks.momentum_step(wrong) is False
     text = said(capsys)
     assert text.startswith(NOT_YET)
     assert "beta * state" not in text and "state.get" not in text  # no code of the answer
+
+
+def test_a_step_that_writes_into_w_is_told_so(capsys):
+    checks.momentum_step(momentum_in_place)
+    assert "return a new array" in said(capsys)
 
 
 def test_momentum_stub_is_told_so(capsys):

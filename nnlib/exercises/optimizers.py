@@ -19,11 +19,23 @@ __all__ = ["momentum_step", "adam_step", "momentum_warmup", "momentum_max_lr", "
 STEPS = 6  # steps per random trial: enough for the state to matter, few enough to read a failure
 
 
+class ChangedInPlace(Exception):
+    """A step function wrote into the ``w`` it was given."""
+
+
 def run_step(step, w0, grads, **hyper):
-    """The parameters after each of ``len(grads)`` calls of ``step``, stacked: ``(steps, *w0.shape)``."""
+    """The parameters after each of ``len(grads)`` calls of ``step``, stacked: ``(steps, *w0.shape)``.
+
+    A step must return a new array: the notebook's loop keeps every ``w`` of a path, and a step
+    that writes into ``w`` would change all of them.
+    """
     w, state, out = np.array(w0, dtype=np.float64), {}, []
     for g in grads:
-        w = step(w, np.array(g), state, **hyper)
+        before = w.copy()
+        new = step(w, np.array(g), state, **hyper)
+        if not np.array_equal(w, before, equal_nan=True):
+            raise ChangedInPlace("it wrote into w; return a new array (w - ..., not w -= ...)")
+        w = new
         out.append(np.array(w, dtype=np.float64))
     return np.stack(out)
 
