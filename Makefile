@@ -49,7 +49,7 @@ $(STAMP): $(RUNTIME) requirements-dev.txt
 	touch $(STAMP)
 
 lab: $(RUNTIME)
-	@$(if $(ALLOW_ROOT),echo "make lab: running as root, so JupyterLab is started with --allow-root")
+	@if [ -n "$(ALLOW_ROOT)" ]; then echo "make lab: running as root, so JupyterLab is started with --allow-root"; fi
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(ARGS) notebooks/
 
 test: $(STAMP)
