@@ -75,8 +75,10 @@ $(MIN_VENV)/.installed: requirements.txt requirements-dev.txt requirements-min.t
 	touch $@
 
 test-min: $(MIN_VENV)/.installed
-	$(MIN_VENV)/bin/python -m pytest tests -p no:cacheprovider
-	$(MIN_VENV)/bin/python scripts/execute_notebooks.py notebooks/*.ipynb
+	@status=0; \
+	$(MIN_VENV)/bin/python -m pytest tests -p no:cacheprovider || status=1; \
+	$(MIN_VENV)/bin/python scripts/execute_notebooks.py notebooks/*.ipynb || status=1; \
+	exit $$status
 
 unit: $(STAMP)
 	$(PY) -m pytest tests

@@ -382,3 +382,26 @@ def test_ci_runs_the_tests_and_the_minimum_versions():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci and "make test-min" in ci
     assert "OPENBLAS_CORETYPE" not in ci and "OPENBLAS_L2_SIZE" not in ci
+
+
+def _numpy_simd(names: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=names)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "numpy_simd.py")], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_numpy_simd_refuses_names_this_numpy_does_not_dispatch():
+    import numpy as np
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    if not any(n.startswith(("X86_", "SSE", "AVX")) for n in __cpu_dispatch__):
+        pytest.skip("not an x86 numpy")
+    known = _numpy_simd(__cpu_dispatch__[-1])
+    assert known.returncode == 0, known.stderr
+    assert f"numpy {np.__version__}" in known.stdout and f"disabled: {__cpu_dispatch__[-1]}" in known.stdout
+    unknown = _numpy_simd("NO_SUCH_TARGET")
+    assert unknown.returncode == 1
+    assert "has no dispatch target named NO_SUCH_TARGET" in unknown.stderr
