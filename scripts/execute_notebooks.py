@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ def execute(path: Path, out_dir: Path, timeout: int) -> tuple[bool, str]:
     try:
         client.execute()
     except CellExecutionError as err:
-        ok, note = False, str(err).strip().splitlines()[-1]
+        ok, note = False, re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()[-1]  # no colours
     probe = nb.cells[0].get("outputs", [])
     env = json.loads(probe[0]["text"]) if probe and probe[0].get("name") == "stdout" else {}
     if env.get("python") and Path(env["python"]).resolve() != Path(sys.executable).resolve():

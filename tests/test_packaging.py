@@ -405,3 +405,23 @@ def test_numpy_simd_refuses_names_this_numpy_does_not_dispatch():
     unknown = _numpy_simd("NO_SUCH_TARGET")
     assert unknown.returncode == 1
     assert "has no dispatch target named NO_SUCH_TARGET" in unknown.stderr
+
+
+def test_execute_notebooks_reports_each_notebook_and_fails_on_an_error(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    cells = {"good": ["x = 1", "print(x + 1)"], "bad": ["x = 1", "raise ValueError('boom')"]}
+    for name, sources in cells.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_notebooks.py"), "--timeout", "60",
+                           str(tmp_path / "good.ipynb"), str(tmp_path / "bad.ipynb")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("ok   good.ipynb") and "numpy " in lines[0], lines
+    assert lines[1].startswith("FAIL bad.ipynb") and "ValueError: boom" in lines[1], lines
+    assert lines[-1] == "1 passed, 1 failed"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the inputs are not written
