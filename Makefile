@@ -57,7 +57,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 	@status=0; \
 	echo "== nbval, as is"; $(NBVAL) notebooks || status=1; \
-	echo "== nbval, $(NO_AVX)"; \
+	echo "== nbval, numpy's AVX2/AVX-512 kernels off, one BLAS thread"; \
 	$(NO_AVX) $(PY) scripts/numpy_simd.py && $(NO_AVX) $(NBVAL) notebooks || status=1; \
 	exit $$status
 	@if $(PY) -c 'import tests.browser.env as e, sys; sys.exit(0 if e.chromium_path() else 1)' 2>/dev/null; then \
