@@ -26,7 +26,7 @@ from nbclient.exceptions import CellExecutionError
 PROBE = """\
 import importlib.metadata as _md, json as _json, sys as _sys
 print(_json.dumps({"python": _sys.executable,
-                   **{d: _md.version(d) for d in ("numpy", "matplotlib", "ipywidgets", "scipy")}}))
+                   **{d: _md.version(d) for d in ("numpy", "matplotlib", "ipywidgets")}}))
 """
 
 
