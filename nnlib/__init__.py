@@ -15,3 +15,4 @@ from . import graph  # noqa: E402
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
 
 __version__ = "0.1.0"
+from . import conv_reference, kernels, pool  # noqa: E402
