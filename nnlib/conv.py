@@ -271,10 +271,9 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     - grad_out: ``(N, C_out, H_out, W_out)``; gradients shaped like x, weight and bias.
     """
     kernel_cache, w_shape = cache
-    x_shape, (kh, kw), stride, padding = kernel_cache[6], kernel_cache[3], kernel_cache[4], kernel_cache[5]
-    H_out, W_out = out_hw(x_shape, (kh, kw), stride, padding, "conv2d_backward")
+    geometry, x_shape = kernel_cache[0], kernel_cache[3]
     grad_out = check_array(grad_out, "grad_out", "conv2d_backward",
-                           shape=(x_shape[0], w_shape[0], H_out, W_out))
+                           shape=(x_shape[0], w_shape[0], geometry.H_out, geometry.W_out))
     grad_x, grad_w, grad_b = kernels.conv2d_backward(grad_out, kernel_cache, input_grad)
     return grad_x, grad_w.reshape(w_shape), grad_b
 

@@ -45,7 +45,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = [
     "Buffers",
@@ -165,11 +165,119 @@ class Buffers:
 _EVAL_BLOCK = 32  # images unfolded at a time when the patches need not be kept
 
 
-def _unfold(xp, kh, kw, sh, sw, cols) -> None:
-    """Patches of xp (C, n, Hp, Wp) into cols (C·kh·kw, n·H_out·W_out), rows (c, p, q)."""
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    C, n, H_out, W_out = windows.shape[:4]
-    np.copyto(cols.reshape(C, kh, kw, n, H_out, W_out), windows.transpose(0, 4, 5, 1, 2, 3))
+class _Compact:
+    """Any stride: one patch-matrix column per output pixel (the im2col path, transposed).
+
+    Columns per image: H_out·W_out. Unfolding copies runs of W_out numbers.
+    """
+
+    def __init__(self, x_shape, kernel, stride, padding, dtype, buffers):
+        N, C, H, W = x_shape
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        self.C, self.H, self.W, self.kernel, self.stride, self.padding = C, H, W, kernel, stride, padding
+        self.Hp, self.Wp = H + 2 * ph, W + 2 * pw
+        self.H_out, self.W_out = (self.Hp - kh) // sh + 1, (self.Wp - kw) // sw + 1
+        self.R = self.H_out * self.W_out
+        self._allocate(N, dtype, buffers)
+
+    def _allocate(self, N, dtype, buffers):
+        self.xp = buffers.get("x_padded", (self.C, N, self.Hp, self.Wp), dtype, zeros=True)
+
+    def load(self, xc, s):
+        """Copy images s of xc (C, N, H, W) into the zero-bordered padded buffer."""
+        (ph, pw) = self.padding
+        self.xp[:, s, ph : ph + self.H, pw : pw + self.W] = xc[:, s]
+
+    def unfold(self, lo, hi, cols):
+        kh, kw = self.kernel
+        windows = sliding_window_view(self.xp[:, lo:hi], (kh, kw), axis=(2, 3))
+        windows = windows[:, :, :: self.stride[0], :: self.stride[1]]  # C, n, H_out, W_out, kh, kw
+        np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.H_out, self.W_out),
+                  windows.transpose(0, 4, 5, 1, 2, 3))
+
+    def output(self, y):
+        return y.reshape(-1, y.shape[1] // self.R, self.H_out, self.W_out)
+
+    def grad_columns(self, g_t, s, out):
+        """dL/dy of images s, (C_out, n, H_out, W_out), into out (C_out, n·R)."""
+        out.reshape(g_t.shape[0], -1, self.H_out, self.W_out)[...] = g_t[:, s]
+
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, buffers, name):
+        """dL/dx of images lo:hi into grad_xt: col2im(w_matᵀ @ g), g (C_out, n·R)."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        Ho, Wo = self.H_out, self.W_out
+        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], g.shape[1]), g.dtype)
+        matmul_chunked(w_mat.T, g, grad_cols)
+        shares = grad_cols.reshape(self.C, kh, kw, hi - lo, Ho, Wo)
+        grad_xp = np.zeros((self.C, hi - lo, self.Hp, self.Wp), dtype=grad_cols.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                grad_xp[:, :, p : p + sh * (Ho - 1) + 1 : sh, q : q + sw * (Wo - 1) + 1 : sw] += shares[:, p, q]
+        grad_xt[:, lo:hi] = grad_xp[:, :, ph : ph + self.H, pw : pw + self.W]
+
+
+class _RowGrid(_Compact):
+    """Stride 1: one column per (output row, padded input column), i.e. H_out·Wp per image.
+
+    Lay each padded image out flat, Hp·Wp numbers: input pixel (i + p, j + q) sits p·Wp + q
+    places after pixel (i, j). So the patch-matrix row of kernel offset (p, q) is, image by
+    image, one contiguous run of H_out·Wp numbers starting p·Wp + q places in: unfolding and
+    col2im become long contiguous copies and adds instead of runs of W_out numbers. The
+    Wp - W_out extra columns per output row (4 of 32 for LeNet's C1, 4 of 14 for C3) hold
+    products with wrapped-around pixels: the output view skips them, and backward gives
+    them a zero gradient, so they add nothing.
+    """
+
+    def _allocate(self, N, dtype, buffers):
+        self.R = self.H_out * self.Wp
+        self.L = self.Hp * self.Wp  # numbers per padded image
+        # the last image's last patches read up to kw - 1 numbers past its end: a zero tail
+        self.flat = buffers.get("x_flat", (self.C, N * self.L + self.kernel[1] - 1), dtype, zeros=True)
+        self.xp = self.flat[:, : N * self.L].reshape(self.C, N, self.Hp, self.Wp)
+
+    def _runs(self, flat, lo, n, kh, kw):
+        """(C, kh, kw, n, R) view: offset (p, q) of images lo:lo+n, one run per image."""
+        e = flat.itemsize
+        return as_strided(flat[:, lo * self.L :], (self.C, kh, kw, n, self.R),
+                          (flat.strides[0], self.Wp * e, e, self.L * e, e), writeable=False)
+
+    def unfold(self, lo, hi, cols):
+        kh, kw = self.kernel
+        np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.R), self._runs(self.flat, lo, hi - lo, kh, kw))
+
+    def output(self, y):
+        grid = y.reshape(y.shape[0], -1, self.H_out, self.Wp)
+        return grid[:, :, :, : self.W_out]
+
+    def grad_columns(self, g_t, s, out):
+        grid = out.reshape(g_t.shape[0], -1, self.H_out, self.Wp)
+        grid[:, :, :, : self.W_out] = g_t[:, s]
+        grid[:, :, :, self.W_out :] = 0  # the wrapped-around columns get no gradient
+
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, buffers, name):
+        # col2im over the whole padded grid, so that every kernel offset's share is ONE
+        # contiguous shifted add per channel (runs of H_out·Wp numbers cost 3x more)
+        (kh, kw), (ph, pw), n = self.kernel, self.padding, hi - lo
+        C_out, L = g.shape[0], self.L
+        g_full = buffers.get(name + "g_full", (C_out, n, self.Hp, self.Wp), g.dtype, zeros=True)
+        g_full[:, :, : self.H_out] = g.reshape(C_out, n, self.H_out, self.Wp)  # rows below: 0
+        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype)
+        matmul_chunked(w_mat.T, g_full.reshape(C_out, n * L), grad_cols)
+        shares = grad_cols.reshape(self.C, kh, kw, n * L)
+        flat = buffers.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
+        flat[:, : n * L] = shares[:, 0, 0]
+        flat[:, n * L :] = 0
+        for p in range(kh):
+            for q in range(kw):
+                if p or q:
+                    flat[:, p * self.Wp + q : p * self.Wp + q + n * L] += shares[:, p, q]
+        grid = flat[:, : n * L].reshape(self.C, n, self.Hp, self.Wp)
+        grad_xt[:, lo:hi] = grid[:, :, ph : ph + self.H, pw : pw + self.W]
+
+
+def _geometry(x_shape, kernel, stride, padding, dtype, buffers):
+    kind = _RowGrid if stride == (1, 1) else _Compact
+    return kind(x_shape, kernel, stride, padding, dtype, buffers)
 
 
 def conv2d_forward(x, w_mat, bias, kernel, stride, padding, buffers, keep_patches=True):
@@ -178,76 +286,31 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, buffers, keep_patche
     ``out`` is an (N, C_out, H_out, W_out) view of fresh channel-major memory. ``cache`` is
     what :func:`conv2d_backward` needs.
     """
-    N, C, H, W = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    H_out, W_out = (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
-    P, K = H_out * W_out, C * kh * kw
+    N = x.shape[0]
+    geo = _geometry(x.shape, kernel, stride, padding, x.dtype, buffers)
+    K, R = w_mat.shape[1], geo.R
     xc = x.transpose(1, 0, 2, 3)  # a view; contiguous when x came from another conv layer
-    xp = xc
-    if ph or pw:
-        xp = buffers.get("x_padded", (C, N, H + 2 * ph, W + 2 * pw), x.dtype, zeros=True)
-    cols = buffers.get("cols", (K, N * P), x.dtype) if keep_patches else None
-    y = np.empty((w_mat.shape[0], N * P), dtype=x.dtype)
+    cols = buffers.get("cols", (K, N * R), x.dtype) if keep_patches else None
+    y = np.empty((w_mat.shape[0], N * R), dtype=x.dtype)
 
     def half(s):
-        if xp is not xc:
-            xp[:, s, ph : ph + H, pw : pw + W] = xc[:, s]
+        geo.load(xc, s)
         block = s.stop - s.start if keep_patches else _EVAL_BLOCK
         for lo in range(s.start, s.stop, block):
             hi = min(lo + block, s.stop)
             if keep_patches:
-                c = cols[:, lo * P : hi * P]
+                c = cols[:, lo * R : hi * R]
             else:
-                c = buffers.get(f"block{s.start > 0}", (K, block * P), x.dtype)[:, : (hi - lo) * P]
-            _unfold(xp[:, lo:hi], kh, kw, sh, sw, c)
-            out = y[:, lo * P : hi * P]
+                c = buffers.get(f"block{s.start > 0}", (K, block * R), x.dtype)[:, : (hi - lo) * R]
+            geo.unfold(lo, hi, c)
+            out = y[:, lo * R : hi * R]
             matmul_chunked(w_mat, c, out)
             if bias is not None:
                 out += bias[:, None]
 
     run_halves(half, N)
-    out = y.reshape(-1, N, H_out, W_out).transpose(1, 0, 2, 3)
-    return out, (xp, cols, w_mat, kernel, stride, padding, x.shape, buffers)
-
-
-def _col2im_stride1(g, w_mat, grad_xp, kh, kw, buffers, name) -> None:
-    """grad_xp (C, n, Hp, Wp) = col2im(w_matᵀ @ g) for stride 1, by flat shifted adds.
-
-    Lay each image out flat, Hp·Wp numbers: pixel (i + p, j + q) sits p·Wp + q places after
-    pixel (i, j). With g zero-padded to the Hp x Wp grid, kernel offset (p, q)'s share is
-    the whole flat product shifted by p·Wp + q: one long contiguous add per offset.
-    """
-    C_out, n, H_out, W_out = g.shape
-    C, _, Hp, Wp = grad_xp.shape
-    L = n * Hp * Wp
-    g_grid = buffers.get(name + "g_grid", (C_out, n, Hp, Wp), g.dtype, zeros=True)
-    g_grid[:, :, :H_out, :W_out] = g  # the rest of the grid stays zero
-    grad_cols = buffers.get(name + "grad_cols", (C * kh * kw, L), g.dtype)
-    matmul_chunked(w_mat.T, g_grid.reshape(C_out, L), grad_cols)
-    shares = grad_cols.reshape(C, kh, kw, L)
-    flat = buffers.get(name + "flat", (C, L + (kh - 1) * Wp + kw - 1), g.dtype)
-    flat[:, :L] = shares[:, 0, 0]
-    flat[:, L:] = 0
-    for p in range(kh):
-        for q in range(kw):
-            if p or q:
-                flat[:, p * Wp + q : p * Wp + q + L] += shares[:, p, q]
-    grad_xp[...] = flat[:, :L].reshape(C, n, Hp, Wp)
-
-
-def _col2im_strided(g, w_mat, grad_xp, kh, kw, sh, sw) -> None:
-    """grad_xp (C, n, Hp, Wp) = col2im(w_matᵀ @ g), any stride: strided adds per offset."""
-    C_out, n, H_out, W_out = g.shape
-    C = grad_xp.shape[0]
-    grad_cols = np.empty((C * kh * kw, n * H_out * W_out), dtype=g.dtype)
-    matmul_chunked(w_mat.T, g.reshape(C_out, -1), grad_cols)
-    grad_cols = grad_cols.reshape(C, kh, kw, n, H_out, W_out)
-    grad_xp[...] = 0
-    for p in range(kh):
-        for q in range(kw):
-            grad_xp[:, :, p : p + sh * (H_out - 1) + 1 : sh, q : q + sw * (W_out - 1) + 1 : sw] += (
-                grad_cols[:, p, q]
-            )
+    out = geo.output(y).transpose(1, 0, 2, 3)
+    return out, (geo, cols, w_mat, x.shape, buffers)
 
 
 def conv2d_backward(grad_out, cache, input_grad=True):
@@ -256,29 +319,26 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     ``grad_w_mat = g @ colsᵀ`` and ``grad_bias = Σ g`` per half, added half 0 + half 1;
     ``grad_x = col2im(w_matᵀ @ g)`` per half, into fresh channel-major memory.
     """
-    xp, cols, w_mat, (kh, kw), (sh, sw), (ph, pw), x_shape, buffers = cache
+    geo, cols, w_mat, x_shape, buffers = cache
     N, C, H, W = x_shape
-    C_out = w_mat.shape[0]
-    g = np.ascontiguousarray(grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3))
-    H_out, W_out = g.shape[2:]
-    P = H_out * W_out
-    g_mat = g.reshape(C_out, N * P)
-    grad_xp = np.empty((C, N) + xp.shape[2:], dtype=g.dtype) if input_grad else None
+    C_out, K = w_mat.shape
+    R = geo.R
+    g_t = grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3)
+    g = buffers.get("grad_y", (C_out, N * R), w_mat.dtype)
+    grad_xt = np.empty((C, N, H, W), dtype=w_mat.dtype) if input_grad else None
 
     def half(s):
-        columns = slice(s.start * P, s.stop * P)
+        columns = slice(s.start * R, s.stop * R)
+        geo.grad_columns(g_t, s, g[:, columns])
         if cols is None:  # evaluation mode dropped the patches: unfold this half again
-            c = np.empty((C * kh * kw, (s.stop - s.start) * P), dtype=g.dtype)
-            _unfold(xp[:, s], kh, kw, sh, sw, c)
+            c = np.empty((K, (s.stop - s.start) * R), dtype=w_mat.dtype)
+            geo.unfold(s.start, s.stop, c)
         else:
             c = cols[:, columns]
-        grad_w = matmul_nt_chunked(g_mat[:, columns], c)
-        grad_b = g_mat[:, columns].sum(axis=1)
+        grad_w = matmul_nt_chunked(g[:, columns], c)
+        grad_b = g[:, columns].sum(axis=1)
         if input_grad:
-            if sh == sw == 1:
-                _col2im_stride1(g[:, s], w_mat, grad_xp[:, s], kh, kw, buffers, f"half{s.start > 0}")
-            else:
-                _col2im_strided(g[:, s], w_mat, grad_xp[:, s], kh, kw, sh, sw)
+            geo.input_grad(w_mat, g[:, columns], s.start, s.stop, grad_xt, buffers, f"half{s.start > 0}")
         return grad_w, grad_b
 
     parts = run_halves(half, N)
@@ -286,9 +346,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     for gw, gb in parts[1:]:  # fixed order: half 0 + half 1
         grad_w = grad_w + gw
         grad_b = grad_b + gb
-    grad_x = None
-    if input_grad:
-        grad_x = grad_xp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
+    grad_x = None if grad_xt is None else grad_xt.transpose(1, 0, 2, 3)
     return grad_x, grad_w, grad_b
 
 
@@ -303,68 +361,92 @@ def _batch_index(perm, s):
     return (slice(None), s) if perm[0] == 1 else (s,)
 
 
+def _reduce(views, out, idx):
+    """out = max of views, idx = which view held the first maximum; or, idx None, their sum."""
+    if idx is None:
+        np.add(views[0], views[1], out=out) if len(views) > 1 else np.copyto(out, views[0])
+        for v in views[2:]:
+            out += v
+        return
+    np.copyto(out, views[0])
+    idx[...] = 0
+    for k, v in enumerate(views[1:], 1):
+        better = np.greater(v, out)  # strictly greater: a tie keeps the earlier maximum
+        idx[better] = k
+        np.maximum(out, v, out=out)
+
+
+def _route(g, idx, targets):
+    """targets[k] = g where idx == k, else 0: each window's gradient to its maximum."""
+    if len(targets) == 2:  # g·idx and g - g·idx: exact, and no boolean masks to convert
+        np.multiply(g, idx, out=targets[1])
+        np.subtract(g, targets[1], out=targets[0])
+        return
+    for k, t in enumerate(targets):
+        np.multiply(g, idx == k, out=t)
+
+
 def _stack_view(a, kernel, out_hw):
     """The disjoint windows of a (A, B, H, W) as a (kh, kw, A, B, H_out, W_out) view."""
     (kh, kw), (H_out, W_out) = kernel, out_hw
-    A, B = a.shape[:2]
-    blocks = a[:, :, : H_out * kh, : W_out * kw].reshape(A, B, H_out, kh, W_out, kw)
+    blocks = a[:, :, : H_out * kh, : W_out * kw].reshape(a.shape[0], a.shape[1], H_out, kh, W_out, kw)
     return blocks.transpose(3, 5, 0, 1, 2, 4)
 
 
 def pool2d_forward(x, kernel, mode):
-    """Max ("max") or mean ("avg") of every disjoint kh x kw window of x: (out, cache)."""
+    """Max ("max") or mean ("avg") of every disjoint kh x kw window of x: (out, cache).
+
+    One strided copy gathers the windows into a contiguous stack (kh, kw, ...); then two
+    steps of contiguous whole-array operations: the kw columns of each window row, then the
+    kh rows. For max, the index of the first maximum of each step is kept (uint8), so
+    backward routes the gradient without searching again.
+    """
     (kh, kw), (H, W) = kernel, x.shape[2:]
     out_hw = (H // kh, W // kw)
     perm = _layout(x)
     xt = x.transpose(perm)
     A, B = xt.shape[:2]
-    stack = np.empty((kh * kw, A, B) + out_hw, dtype=x.dtype)
+    stack = np.empty((kh, kw, A, B) + out_hw, dtype=x.dtype)
+    rows = np.empty((kh, A, B) + out_hw, dtype=x.dtype)  # after the first step
     out = np.empty((A, B) + out_hw, dtype=x.dtype)
-    first = np.empty(stack.shape, dtype=bool) if mode == "max" else None
+    col_idx = row_idx = None
+    if mode == "max":
+        col_idx, row_idx = np.empty(rows.shape, np.uint8), np.empty(out.shape, np.uint8)
 
     def half(s):
         i = _batch_index(perm, s)
-        st, o = stack[(slice(None),) + i], out[i]
-        np.copyto(st.reshape(kh, kw, *st.shape[1:]), _stack_view(xt[i], kernel, out_hw))
+        every = (slice(None),) + i
+        st = stack[(slice(None),) + every]
+        np.copyto(st, _stack_view(xt[i], kernel, out_hw))
+        for p in range(kh):
+            _reduce(list(st[p]), rows[(p,) + i], None if col_idx is None else col_idx[(p,) + i])
+        _reduce(list(rows[every]), out[i], None if row_idx is None else row_idx[i])
         if mode == "avg":
-            np.add.reduce(st, axis=0, out=o)
-            o *= np.asarray(1.0 / (kh * kw), dtype=o.dtype)
-            return
-        o[...] = st[0]
-        for k in range(1, len(st)):
-            np.maximum(o, st[k], out=o)
-        # the gradient goes to the first maximum of each window (row-major), as in PyTorch
-        f = first[(slice(None),) + i]
-        claimed = np.equal(st[0], o, out=f[0])
-        for k in range(1, len(st)):
-            np.equal(st[k], o, out=f[k])
-            np.greater(f[k], claimed, out=f[k])  # a maximum, and none before it
-            if k < len(st) - 1:
-                claimed = claimed | f[k]
+            out[i] *= np.asarray(1.0 / (kh * kw), dtype=x.dtype)
 
     run_halves(half, x.shape[0])
-    inverse = perm  # (1, 0, 2, 3) and (0, 1, 2, 3) are their own inverses
-    return out.transpose(inverse), (perm, first, x.shape, x.dtype, kernel, mode)
+    return out.transpose(perm), (perm, col_idx, row_idx, x.shape, x.dtype, kernel, mode)
 
 
 def pool2d_backward(grad_out, cache):
     """Gradient of :func:`pool2d_forward`: fresh memory in the forward input's layout."""
-    perm, first, x_shape, dtype, (kh, kw), mode = cache
+    perm, col_idx, row_idx, x_shape, dtype, (kh, kw), mode = cache
     g = grad_out.transpose(perm)
     dtype = np.result_type(dtype, g)
     grad_xt = np.zeros(tuple(x_shape[i] for i in perm), dtype=dtype)
-    share = np.asarray(1.0 / (kh * kw), dtype=dtype)
+    out_hw = g.shape[2:]
+    grad_rows = np.empty((kh,) + g.shape, dtype=dtype) if mode == "max" else None
 
     def half(s):
         i = _batch_index(perm, s)
-        gi = g[i]
-        target = _stack_view(grad_xt[i], (kh, kw), gi.shape[2:])
-        if mode == "avg":
-            target[...] = gi * share
+        target = _stack_view(grad_xt[i], (kh, kw), out_hw)  # (kh, kw, a, b, H_out, W_out)
+        if mode == "avg":  # every pixel of a window gets the same share
+            target[...] = g[i] * np.asarray(1.0 / (kh * kw), dtype=dtype)
             return
-        f = first[(slice(None),) + i]
-        for k in range(kh * kw):
-            np.multiply(gi, f[k], out=target[k // kw, k % kw])
+        every = (slice(None),) + i
+        _route(g[i], row_idx[i], list(grad_rows[every]))
+        for p in range(kh):
+            _route(grad_rows[(p,) + i], col_idx[(p,) + i], list(target[p]))
 
     run_halves(half, x_shape[0])
     return grad_xt.transpose(perm)
