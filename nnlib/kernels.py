@@ -53,6 +53,7 @@ __all__ = [
     "conv2d_forward",
     "get_num_threads",
     "halves",
+    "matmul",
     "pool2d_backward",
     "pool2d_forward",
     "set_num_threads",
@@ -117,21 +118,38 @@ def run_halves(fn, n: int) -> list:
 _SINGLE_THREAD_MNK = 2**19  # OpenBLAS's default GEMM_MULTITHREAD_THRESHOLD·65536·2
 
 
-def _chunk(m: int, k: int) -> int:
-    return max(64, (_SINGLE_THREAD_MNK - 1) // (m * k))
+def _tile(m: int, k: int, n: int) -> tuple[int, int]:
+    """Rows and columns of an output tile whose product (rows·k·cols) stays below the threshold."""
+    rows = m if m * k * 64 < _SINGLE_THREAD_MNK else max(1, _SINGLE_THREAD_MNK // (k * 64))
+    return rows, max(1, (_SINGLE_THREAD_MNK - 1) // (rows * k))
 
 
 def matmul_chunked(a, b, out) -> None:
-    """``out = a @ b`` for a (M, K) and b (K, L), in chunks of b's columns."""
-    step = _chunk(a.shape[0], a.shape[1])
-    for i in range(0, b.shape[1], step):
-        np.matmul(a, b[:, i : i + step], out=out[:, i : i + step])
+    """``out = a @ b`` for a (M, K) and b (K, N), tile by tile of out; each element is one
+    product over the whole of K, as in a single call."""
+    (m, k), n = a.shape, b.shape[1]
+    rows, cols = _tile(m, k, n)
+    for i in range(0, m, rows):
+        for j in range(0, n, cols):
+            np.matmul(a[i : i + rows], b[:, j : j + cols], out=out[i : i + rows, j : j + cols])
+
+
+def matmul(a, b) -> np.ndarray:
+    """``a @ b`` for 2-D a (M, K) and b (K, N) whose result does not depend on BLAS threads.
+
+    A float32 product big enough for OpenBLAS to thread (a Linear layer's (64, 400) @
+    (400, 120)) differs in its last bits between OPENBLAS_NUM_THREADS=1 and 2; cut into
+    output tiles too small to thread, it does not. (K alone above 2**19 would still thread.)
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    matmul_chunked(a, b, out)
+    return out
 
 
 def matmul_nt_chunked(a, b) -> np.ndarray:
-    """``a @ b.T`` for a (M, L) and b (K, L): a sum over L, chunk by chunk in a fixed order."""
+    """``a @ b.T`` for a (M, L) and b (K, L): a sum over L, slice by slice in a fixed order."""
     m, k, n = a.shape[0], b.shape[0], a.shape[1]
-    step = _chunk(m, k)
+    step = max(1, (_SINGLE_THREAD_MNK - 1) // (m * k))
     out = np.zeros((m, k), dtype=np.result_type(a, b))
     for i in range(0, n, step):
         out += a[:, i : i + step] @ b[:, i : i + step].T
