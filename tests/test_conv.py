@@ -346,7 +346,8 @@ def test_kernel_larger_than_padded_input_is_refused():
     "kwargs, match",
     [({"kernel_size": 0}, "'kernel_size' must be > 0"), ({"kernel_size": (3, 3, 3)}, "pair of ints"),
      ({"kernel_size": 2.5}, "pair of ints"), ({"stride": 0}, "'stride' must be > 0"),
-     ({"padding": -1}, "'padding' must be >= 0"), ({"implementation": "gpu"}, r"one of \['fast', 'im2col', 'reference'\], got 'gpu'")],
+     ({"padding": -1}, "'padding' must be >= 0"),
+     ({"implementation": "gpu"}, r"one of \['fast', 'im2col', 'reference'\], got 'gpu'")],
 )
 def test_constructor_arguments_are_validated(kwargs, match):
     args = {"in_channels": 2, "out_channels": 2, "kernel_size": 3} | kwargs
