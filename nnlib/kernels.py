@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -102,16 +102,34 @@ def halves(n: int) -> list[slice]:
 
 
 def run_halves(fn, n: int) -> list:
-    """``[fn(half) for half in halves(n)]``, the second half on the worker thread."""
+    """``[fn(half) for half in halves(n)]``, the second half offered to the worker thread.
+
+    Whichever thread gets to the second half first computes it: the caller takes it back
+    if the worker has not started it by the time the first half is done (on a busy machine
+    the worker may wait for a core), so two threads are never slower than one. Who
+    computes a half does not change its numbers.
+    """
     parts = halves(n)
     if len(parts) == 1 or _state["threads"] == 1 or getattr(_in_worker, "active", False):
         return [fn(s) for s in parts]
-    future = _executor().submit(fn, parts[1])
+    claim = threading.Lock()  # held by whoever computes the second half
+
+    def second():
+        if claim.acquire(blocking=False):
+            return fn(parts[1])
+        return None
+
+    future = _executor().submit(second)
     try:
         first = fn(parts[0])
-    finally:
-        second = future.result()  # always wait: the worker writes into our buffers
-    return [first, second]
+    except BaseException:
+        if not claim.acquire(blocking=False):
+            wait([future])  # the worker is writing into our buffers: let it finish first
+        raise
+    if claim.acquire(blocking=False):  # the worker has not started it: do it here
+        future.cancel()
+        return [first, fn(parts[1])]
+    return [first, future.result()]
 
 
 # ---- 2. matrix products small enough to stay on the calling thread ---------------------------

@@ -290,3 +290,17 @@ def test_two_models_train_at_once_in_two_threads():
     for key in ("a", "b"):
         for a, b in zip(results[key], expected):
             np.testing.assert_array_equal(a, b)
+
+
+def test_an_error_in_either_half_reaches_the_caller(threads):
+    def fail_on(which):
+        def fn(s):
+            if (s.start > 0) == which:
+                raise ZeroDivisionError(f"half {int(which)}")
+            return s
+        return fn
+
+    for which in (False, True):
+        with pytest.raises(ZeroDivisionError, match=f"half {int(which)}"):
+            kernels.run_halves(fail_on(which), 10)
+    assert kernels.run_halves(lambda s: s.stop - s.start, 9) == [5, 4]
