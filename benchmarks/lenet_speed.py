@@ -130,17 +130,26 @@ def worker_throughput(library: str, threads: int, n_batches: int, blas_threads: 
     return dict(info, images_per_second=best)
 
 
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory. /proc's VmHWM where there is one: ru_maxrss
+    carries the parent's peak across fork + exec on Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker_memory(n_batches: int) -> dict:
     """Peak resident memory of a process that trains n_batches steps (nnlib only)."""
-    import resource
-
     _, step = nnlib_step()
     data = _batches(n_batches)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = _peak_rss_mib()
     for xb, yb in data:
         step(xb, yb)
-    return {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_before_training_mib": before}
+    return {"peak_rss_mib": _peak_rss_mib(), "rss_before_training_mib": before}
 
 
 def run_worker(args, env_change: dict | None = None) -> dict:

@@ -294,11 +294,12 @@ class _RowGrid(_Compact):
         # col2im over the whole padded grid, so that every kernel offset's share is ONE
         # contiguous shifted add per channel (runs of H_out·Wp numbers cost 3x more)
         (kh, kw), (ph, pw), n = self.kernel, self.padding, hi - lo
-        C_out, L = g.shape[0], self.L
-        g_full = buffers.get(name + "g_full", (C_out, n, self.Hp, self.Wp), g.dtype, zeros=True)
-        g_full[:, :, : self.H_out] = g.reshape(C_out, n, self.H_out, self.Wp)  # rows below: 0
-        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype)
-        matmul_chunked(w_mat.T, g_full.reshape(C_out, n * L), grad_cols)
+        L, R = self.L, self.R
+        # image by image, the product lands in the first R of its L grid columns; the rest
+        # were zeroed when the buffer was made and are never written
+        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
+        for k in range(n):
+            matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
         shares = grad_cols.reshape(self.C, kh, kw, n * L)
         flat = buffers.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
         flat[:, : n * L] = shares[:, 0, 0]
