@@ -157,21 +157,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
 def conv2d_im2col(x, weight, bias=None, stride=1, padding=0) -> np.ndarray:
     """2-D cross-correlation as one matrix product: ``im2col(x) @ weight.reshape(C_out, -1).T``.
 
-    Parameters
-    ----------
-    x : array (N, C_in, H, W)
-    weight : array (C_out, C_in, kh, kw)
-    bias : array (C_out,) or None
-    stride, padding : int or pair of ints
-
-    Returns
-    -------
-    ndarray (N, C_out, H_out, W_out)
-
-    Shape
-    -----
-    - x: ``(N, C_in, H, W)``; output ``(N, C_out, H_out, W_out)``,
-      ``H_out = (H + 2·padding - kh) // stride + 1``
+    Arguments, result and shapes as :func:`conv2d_reference`.
     """
     x, weight, bias, stride, padding = conv_args(x, weight, bias, stride, padding, "conv2d_im2col")
     N, C_out = x.shape[0], weight.shape[0]
@@ -225,10 +211,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
 
     Parameters
     ----------
-    x : array (N, C_in, H, W)
-    weight : array (C_out, C_in, kh, kw)
-    bias : array (C_out,) or None
-    stride, padding : int or pair of ints
+    x, weight, bias, stride, padding : as in :func:`conv2d_reference`
 
     Returns
     -------
@@ -281,24 +264,8 @@ def conv2d_backward(grad_out, cache, input_grad=True):
 def conv2d(x, weight, bias=None, stride=1, padding=0) -> np.ndarray:
     """Fast 2-D cross-correlation; equals :func:`conv2d_reference` and :func:`conv2d_im2col`.
 
-    Parameters
-    ----------
-    x : array (N, C_in, H, W)
-    weight : array (C_out, C_in, kh, kw)
-    bias : array (C_out,) or None
-    stride, padding : int or pair of ints
+    Arguments and shapes as :func:`conv2d_reference`; the result is in x's dtype.
 
-    Returns
-    -------
-    ndarray (N, C_out, H_out, W_out), in x's dtype
-
-    Shape
-    -----
-    - x: ``(N, C_in, H, W)``; output: ``(N, C_out, H_out, W_out)``,
-      ``H_out = (H + 2·padding - kh) // stride + 1``
-
-    Examples
-    --------
     >>> conv2d(np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))).shape
     (1, 2, 2, 2)
     """

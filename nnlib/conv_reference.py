@@ -128,30 +128,21 @@ def _windows(x, kernel, stride, out_hw):
 def max_pool2d_reference(x, kernel_size, stride=None) -> np.ndarray:
     """Max pooling as loops over the output pixels: each is the largest value of its window.
 
-    Parameters
-    ----------
-    x : array (N, C, H, W)
-    kernel_size : int or pair
-    stride : int, pair or None (default: kernel_size)
+    Arguments, result and shapes as :func:`nnlib.pool.max_pool2d`.
 
-    Returns
-    -------
-    ndarray (N, C, H_out, W_out), x's dtype
-
-    Shape
-    -----
-    - x: ``(N, C, H, W)``; output ``(N, C, H_out, W_out)``, ``H_out = (H - kh) // stride + 1``
-
-    Examples
-    --------
     >>> max_pool2d_reference(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
     array([[ 5.,  7.],
            [13., 15.]])
     """
-    x, kernel, stride, out_hw = pool_args(x, kernel_size, stride, "max_pool2d_reference")
+    return _pool_loops(x, kernel_size, stride, np.max, "max_pool2d_reference")
+
+
+def _pool_loops(x, kernel_size, stride, reduce, owner):
+    """Output pixel (i, j) = reduce(window under it): the loops both pools share."""
+    x, kernel, stride, out_hw = pool_args(x, kernel_size, stride, owner)
     out = np.empty(x.shape[:2] + out_hw, dtype=x.dtype)
     for i, j, rows, cols in _windows(x, kernel, stride, out_hw):
-        out[:, :, i, j] = x[:, :, rows, cols].max(axis=(2, 3))
+        out[:, :, i, j] = reduce(x[:, :, rows, cols], axis=(2, 3))
     return out
 
 
@@ -159,20 +150,8 @@ def max_pool2d_reference_backward(grad_out, x, kernel_size, stride=None) -> np.n
     """Each window sends its gradient to its first maximum (row-major order), as PyTorch does.
 
     Ties (several zeros after a ReLU, say) send the gradient to one pixel only, so nothing
-    is counted twice. Overlapping windows add up.
-
-    Parameters
-    ----------
-    grad_out : array (N, C, H_out, W_out)
-    x, kernel_size, stride : the arguments of the forward call
-
-    Returns
-    -------
-    ndarray (N, C, H, W)
-
-    Shape
-    -----
-    - grad_out: ``(N, C, H_out, W_out)``; output shaped like x.
+    is counted twice. Overlapping windows add up. Arguments and shapes as
+    :func:`nnlib.pool.max_pool2d_backward`.
     """
     owner = "max_pool2d_reference_backward"
     x, (kh, kw), stride, out_hw = pool_args(x, kernel_size, stride, owner)
@@ -189,48 +168,18 @@ def max_pool2d_reference_backward(grad_out, x, kernel_size, stride=None) -> np.n
 def avg_pool2d_reference(x, kernel_size, stride=None) -> np.ndarray:
     """Average pooling as loops over the output pixels: each is the mean of its window.
 
-    Parameters
-    ----------
-    x : array (N, C, H, W)
-    kernel_size : int or pair
-    stride : int, pair or None (default: kernel_size)
+    Arguments, result and shapes as :func:`nnlib.pool.avg_pool2d`.
 
-    Returns
-    -------
-    ndarray (N, C, H_out, W_out), x's dtype
-
-    Shape
-    -----
-    - x: ``(N, C, H, W)``; output ``(N, C, H_out, W_out)``, ``H_out = (H - kh) // stride + 1``
-
-    Examples
-    --------
-    >>> avg_pool2d_reference(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
-    array([[ 2.5,  4.5],
-           [10.5, 12.5]])
+    >>> avg_pool2d_reference(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0, 0].tolist()  # (0+1+4+5)/4, ...
+    [2.5, 4.5]
     """
-    x, kernel, stride, out_hw = pool_args(x, kernel_size, stride, "avg_pool2d_reference")
-    out = np.empty(x.shape[:2] + out_hw, dtype=x.dtype)
-    for i, j, rows, cols in _windows(x, kernel, stride, out_hw):
-        out[:, :, i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
-    return out
+    return _pool_loops(x, kernel_size, stride, np.mean, "avg_pool2d_reference")
 
 
 def avg_pool2d_reference_backward(grad_out, x, kernel_size, stride=None) -> np.ndarray:
     """Every pixel of a window receives the window's gradient divided by kh·kw.
 
-    Parameters
-    ----------
-    grad_out : array (N, C, H_out, W_out)
-    x, kernel_size, stride : the arguments of the forward call (only x's shape is used)
-
-    Returns
-    -------
-    ndarray (N, C, H, W)
-
-    Shape
-    -----
-    - grad_out: ``(N, C, H_out, W_out)``; output shaped like x.
+    Arguments and shapes as :func:`nnlib.pool.avg_pool2d_backward`.
     """
     owner = "avg_pool2d_reference_backward"
     x, (kh, kw), stride, out_hw = pool_args(x, kernel_size, stride, owner)

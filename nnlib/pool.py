@@ -133,34 +133,22 @@ def max_pool2d_backward(grad_out, x, kernel_size, stride=None) -> np.ndarray:
     -----
     - grad_out: ``(N, C, H_out, W_out)``; output shaped like x.
     """
-    owner = "max_pool2d_backward"
+    return _checked_backward(_max_pool_backward, grad_out, x, kernel_size, stride, "max_pool2d_backward")
+
+
+def _checked_backward(backward, grad_out, x, kernel_size, stride, owner):
     x, kernel, stride, hw = pool_args(x, kernel_size, stride, owner)
     grad_out = check_array(grad_out, "grad_out", owner, shape=x.shape[:2] + hw)
-    return _max_pool_backward(grad_out, x, kernel, stride, hw)
+    return backward(grad_out, x, kernel, stride, hw)
 
 
 def avg_pool2d(x, kernel_size, stride=None) -> np.ndarray:
     """Mean of every kh x kw window (no padding, PyTorch's floor rule).
 
-    Parameters
-    ----------
-    x : array (N, C, H, W)
-    kernel_size : int or pair
-    stride : int, pair or None (default: kernel_size)
+    Arguments, result and shapes as :func:`max_pool2d`.
 
-    Returns
-    -------
-    ndarray (N, C, H_out, W_out), x's dtype
-
-    Shape
-    -----
-    - x: ``(N, C, H, W)``; output ``(N, C, H_out, W_out)``, ``H_out = (H - kh) // stride + 1``
-
-    Examples
-    --------
-    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0]
-    array([[ 2.5,  4.5],
-           [10.5, 12.5]])
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0, 0].tolist()  # (0+1+4+5)/4, ...
+    [2.5, 4.5]
     """
     x, kernel, stride, hw = pool_args(x, kernel_size, stride, "avg_pool2d")
     return _avg_pool(x, kernel, stride, hw)
@@ -169,24 +157,9 @@ def avg_pool2d(x, kernel_size, stride=None) -> np.ndarray:
 def avg_pool2d_backward(grad_out, x, kernel_size, stride=None) -> np.ndarray:
     """Gradient of :func:`avg_pool2d`: every pixel of a window gets grad / (kh·kw).
 
-    Parameters
-    ----------
-    grad_out : array (N, C, H_out, W_out)
-    x : the forward input (N, C, H, W) (only its shape and dtype are used)
-    kernel_size, stride : as in the forward call
-
-    Returns
-    -------
-    ndarray (N, C, H, W)
-
-    Shape
-    -----
-    - grad_out: ``(N, C, H_out, W_out)``; output shaped like x.
+    Arguments and shapes as :func:`max_pool2d_backward` (only x's shape and dtype are used).
     """
-    owner = "avg_pool2d_backward"
-    x, kernel, stride, hw = pool_args(x, kernel_size, stride, owner)
-    grad_out = check_array(grad_out, "grad_out", owner, shape=x.shape[:2] + hw)
-    return _avg_pool_backward(grad_out, x, kernel, stride, hw)
+    return _checked_backward(_avg_pool_backward, grad_out, x, kernel_size, stride, "avg_pool2d_backward")
 
 
 # ---- the layers ------------------------------------------------------------------------------
@@ -265,23 +238,13 @@ class MaxPool2d(_Pool2d):
 class AvgPool2d(_Pool2d):
     """Mean over each kh x kw window; each input pixel gets its windows' gradient / (kh·kw).
 
-    Parameters
-    ----------
-    kernel_size : int or pair
-    stride : int, pair or None (default: kernel_size, non-overlapping windows)
-    implementation : {"fast", "reference"}, default "fast"
-        "reference" runs the loops of :func:`avg_pool2d_reference`; same numbers, slower.
-
-    Shape
-    -----
-    - Input: ``(N, C, H_in, W_in)``
-    - Output: ``(N, C, H_out, W_out)``, ``H_out = (H_in - kernel_size) // stride + 1``
+    Parameters and Shape: as :class:`MaxPool2d` ("reference" runs the loops of
+    :func:`avg_pool2d_reference`).
 
     Examples
     --------
-    >>> AvgPool2d(2)(np.arange(16.0).reshape(1, 1, 4, 4))[0, 0]
-    array([[ 2.5,  4.5],
-           [10.5, 12.5]])
+    >>> AvgPool2d(2)(np.ones((3, 6, 28, 28))).shape
+    (3, 6, 14, 14)
     """
 
     mode = "avg"
