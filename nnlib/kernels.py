@@ -4,36 +4,50 @@ The readable definitions are in :mod:`nnlib.conv_reference` (loops) and the docu
 im2col path in :mod:`nnlib.conv`; the tests hold every function here equal to them (float64
 and float32, generated shapes) and gradcheck every backward in float64.
 
-Measurements that justify each trick (2-core AMD EPYC, numpy 2.4 + OpenBLAS 0.3.31, float32,
-LeNet-5 batch 64, one core unless said; microseconds; shared machine, so best of 5-7 runs):
+Measurements that justify each trick. 2-core AMD EPYC (Zen 2, AVX2), numpy 2.4.6 +
+OpenBLAS 0.3.31, float32, LeNet-5, batch 64; CPU microseconds (``time.thread_time``,
+best of 5-7) per half batch of 32 images unless said; the machine was shared (load 4-9),
+so compare the numbers within a line, not across lines.
 
-1. Two halves of every batch, one per thread. numpy releases the GIL inside its loops and
-   BLAS calls, but runs each on one core; PyTorch uses both. The batch is always split
-   the same way (images [0, ceil(N/2)) and the rest), whatever the number of threads, and
-   the halves' weight gradients are added in that order: 1 or 2 threads give the same bits.
-2. Matrix products in column chunks with m·n·k < 2**19. OpenBLAS starts its own threads
-   above that size, and on these thin matrices (6 or 16 rows) two BLAS threads are slower
-   than one: C1's forward product, whole batch, 545 (1 BLAS thread) vs 1,699 (2 threads);
-   and a BLAS product already running on both cores cannot share them with our halves.
-   Below the threshold every product runs on the calling thread, so the halves run truly in
-   parallel and the BLAS thread count (OPENBLAS_NUM_THREADS) cannot change the result.
-3. Channel-major memory (C, N, H, W), as in the im2col path's transposed form: unfolding
-   copies whole image rows, the product ``W @ cols`` is already the next layer's memory,
-   and pooling keeps that order; no transpose between layers.
-4. Preallocated buffers, reused from batch to batch: the patch matrix (25x C1's input),
-   the zero-bordered padded input (its border is written once) and the zero-bordered
-   output gradient of the stride-1 col2im. Outputs handed back to the caller are always
-   fresh arrays, so a stored feature map is never overwritten by the next batch.
-5. Stride-1 col2im as kh·kw contiguous shifted adds on the flat, zero-padded grid
-   (C3 input gradient: 3x faster than strided adds over short rows).
-6. Disjoint pooling windows gathered once into a contiguous stack (kh·kw, ...): the max is
-   kh·kw - 1 contiguous ``np.maximum`` calls; the first-maximum masks are computed once in
-   the forward pass, so max-pool backward is kh·kw multiplies and one strided write
-   (S2 backward, whole batch: 1,372 -> about 250).
-7. No input gradient where none is needed: ``Conv2d.input_grad = False`` skips col2im
-   (PyTorch skips it for inputs that do not require grad); lenet5 sets it on C1.
-8. Evaluation unfolds blocks of 32 images at a time into one reused buffer instead of
-   the whole batch (predict scores 1,024 images per call: C1's patch matrix would be 80 MB).
+1. Two halves of every batch, one per thread (:func:`run_halves`). numpy releases the GIL
+   inside its loops and BLAS calls but runs each on one core; PyTorch uses both. The batch
+   is always split the same way (images [0, ceil(N/2)) and the rest) whatever the number
+   of threads, and the halves' weight gradients are added in that order: 1 or 2 threads
+   give the same bits (tested). The caller takes the second half back when the worker has
+   not started it, so on a busy machine two threads cost no more than one.
+2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**19 per call,
+   :func:`matmul_chunked`). With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole
+   batch) costs 23,090 CPU-µs unchunked and 7,325 chunked: on these thin matrices (6 or 16
+   rows) two BLAS threads mostly spin, and they would fight our halves for the two cores.
+   With BLAS on one thread, chunking costs 6-20% (6,586 vs 6,978). In return the results
+   do not depend on OPENBLAS_NUM_THREADS (tested); a plain float32 (64, 400) @ (400, 120),
+   as in a Linear layer, does (:func:`matmul` is the fix).
+3. Channel-major memory (C, N, H, W): the product ``W @ cols`` is already the next layer's
+   memory, pooling keeps that order, and no layer transposes its input.
+4. Stride 1 on a "row grid" (:class:`_RowGrid`): one patch-matrix column per (output row,
+   padded input column), so unfolding is one contiguous run of H_out·Wp numbers per image
+   and kernel offset. Unfold: C1 270 -> 101, C3 451 -> 128; the product grows with the
+   wasted columns (C1 362 -> 384, C3 458 -> 630, 4 of 14 columns wasted); C3's unfold +
+   product + dW + input gradient, 3,265 -> 2,778 (compact im2col layout -> row grid).
+5. Stride-1 col2im as kh·kw contiguous shifted adds over the flat padded grid, each image's
+   product written into its grid columns: C3's input gradient 1,868 (strided col2im) ->
+   1,185; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
+6. Preallocated buffers, reused from batch to batch (:class:`Buffers`): patch matrix, the
+   zero-bordered padded input (its border is written once), the grid of the output
+   gradient. Outputs handed to the caller are always fresh arrays (tested), so a stored
+   feature map is never overwritten by the next batch.
+7. Max pooling over disjoint windows: one strided copy into a contiguous stack (kh, kw,
+   ...), then the maximum over the kw columns and over the kh rows, keeping the index of the
+   first maximum of each step, as small whole numbers in the data's dtype (S2, whole
+   batch, forward 2,010 with a boolean-mask assignment -> 497 with whole-array arithmetic).
+   Backward then routes the gradient without searching again: g·idx and g - g·idx, no
+   comparisons, no boolean masks to convert (S2 backward 622; the gather-and-compare
+   backward it replaces: 1,330 in a training step).
+8. No input gradient where none is needed: ``Conv2d.input_grad = False`` skips col2im
+   (PyTorch skips it for inputs that do not require grad): C1's input gradient is 860 per
+   half, about 10% of a training step.
+9. Evaluation unfolds 32 images at a time into one reused buffer instead of the whole
+   batch (predict scores 1,024 images per call: C1's patch matrix would be 100 MB).
 
 Everything stays in the input's dtype (float32 end to end).
 """
