@@ -224,13 +224,13 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0):
       ``H_out = (H + 2·padding - kh) // stride + 1`` (same for W)
     """
     x, weight, bias, stride, padding = conv_args(x, weight, bias, stride, padding, "conv2d_forward")
-    return _forward(x, weight, bias, stride, padding, kernels.Buffers())
+    return _forward(x, weight, bias, stride, padding, kernels.Workspace())
 
 
-def _forward(x, weight, bias, stride, padding, buffers, keep_patches=True):
+def _forward(x, weight, bias, stride, padding, workspace, keep_patches=True):
     w_mat = weight.astype(x.dtype, copy=False).reshape(weight.shape[0], -1)
     b = None if bias is None else bias.astype(x.dtype, copy=False)
-    out, cache = kernels.conv2d_forward(x, w_mat, b, weight.shape[2:], stride, padding, buffers,
+    out, cache = kernels.conv2d_forward(x, w_mat, b, weight.shape[2:], stride, padding, workspace,
                                         keep_patches)
     return out, (cache, weight.shape)
 
@@ -270,7 +270,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> np.ndarray:
     (1, 2, 2, 2)
     """
     x, weight, bias, stride, padding = conv_args(x, weight, bias, stride, padding, "conv2d")
-    return _forward(x, weight, bias, stride, padding, kernels.Buffers(), keep_patches=False)[0]
+    return _forward(x, weight, bias, stride, padding, kernels.Workspace(), keep_patches=False)[0]
 
 
 # ---- the layer ---------------------------------------------------------------------------------
@@ -364,7 +364,7 @@ class Conv2d(Module):
         self.weight = Parameter(np.zeros((out_channels, in_channels, *self.kernel_size)), "weight")
         self.bias = Parameter(np.zeros(out_channels), "bias") if bias else None
         self._out_shape = None
-        self._buffers = kernels.Buffers()
+        self._scratch = kernels.Workspace()
         self.reset_parameters(rng)
 
     @property
@@ -392,7 +392,7 @@ class Conv2d(Module):
         b = None if self.bias is None else self.bias.value.astype(x.dtype, copy=False)
         self._out_shape = (x.shape[0], self.out_channels, H_out, W_out)
         if self.implementation == "fast":
-            out, self._cache = _forward(x, W, b, self.stride, self.padding, self._buffers,
+            out, self._cache = _forward(x, W, b, self.stride, self.padding, self._scratch,
                                         keep_patches=self.training)
             return out
         self._cache = (x, W)

@@ -32,7 +32,7 @@ so compare the numbers within a line, not across lines.
 5. Stride-1 col2im as kh·kw contiguous shifted adds over the flat padded grid, each image's
    product written into its grid columns: C3's input gradient 1,868 (strided col2im) ->
    1,185; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
-6. Preallocated buffers, reused from batch to batch (:class:`Buffers`): patch matrix, the
+6. Preallocated buffers, reused from batch to batch (:class:`Workspace`): patch matrix, the
    zero-bordered padded input (its border is written once), the grid of the output
    gradient. Outputs handed to the caller are always fresh arrays (tested), so a stored
    feature map is never overwritten by the next batch.
@@ -62,7 +62,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = [
-    "Buffers",
+    "Workspace",
     "conv2d_backward",
     "conv2d_forward",
     "get_num_threads",
@@ -188,12 +188,12 @@ def matmul_nt_chunked(a, b) -> np.ndarray:
     return out
 
 
-# ---- 4. buffers reused from batch to batch ---------------------------------------------------
-class Buffers:
+# ---- 6. buffers reused from batch to batch -------------------------------------------------
+class Workspace:
     """Scratch arrays of one layer, by name; re-made only when shape or dtype changes.
 
     ``zeros=True`` arrays are zero-filled when made; callers then write only their interior,
-    so a zero border stays zero. Each layer owns its Buffers (no global state): two models
+    so a zero border stays zero. Each layer owns its Workspace (no global state): two models
     can train at once in two threads.
     """
 
@@ -211,7 +211,7 @@ class Buffers:
         self._arrays.clear()
 
 
-# ---- 3. convolution, channel-major ---------------------------------------------------------
+# ---- 3-5, 8, 9. convolution: channel-major, row grid, col2im by shifted adds --------------
 _EVAL_BLOCK = 32  # images unfolded at a time when the patches need not be kept
 
 
@@ -221,17 +221,17 @@ class _Compact:
     Columns per image: H_out·W_out. Unfolding copies runs of W_out numbers.
     """
 
-    def __init__(self, x_shape, kernel, stride, padding, dtype, buffers):
+    def __init__(self, x_shape, kernel, stride, padding, dtype, workspace):
         N, C, H, W = x_shape
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
         self.C, self.H, self.W, self.kernel, self.stride, self.padding = C, H, W, kernel, stride, padding
         self.Hp, self.Wp = H + 2 * ph, W + 2 * pw
         self.H_out, self.W_out = (self.Hp - kh) // sh + 1, (self.Wp - kw) // sw + 1
         self.R = self.H_out * self.W_out
-        self._allocate(N, dtype, buffers)
+        self._allocate(N, dtype, workspace)
 
-    def _allocate(self, N, dtype, buffers):
-        self.xp = buffers.get("x_padded", (self.C, N, self.Hp, self.Wp), dtype, zeros=True)
+    def _allocate(self, N, dtype, workspace):
+        self.xp = workspace.get("x_padded", (self.C, N, self.Hp, self.Wp), dtype, zeros=True)
 
     def load(self, xc, s):
         """Copy images s of xc (C, N, H, W) into the zero-bordered padded buffer."""
@@ -252,11 +252,11 @@ class _Compact:
         """dL/dy of images s, (C_out, n, H_out, W_out), into out (C_out, n·R)."""
         out.reshape(g_t.shape[0], -1, self.H_out, self.W_out)[...] = g_t[:, s]
 
-    def input_grad(self, w_mat, g, lo, hi, grad_xt, buffers, name):
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
         """dL/dx of images lo:hi into grad_xt: col2im(w_matᵀ @ g), g (C_out, n·R)."""
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         Ho, Wo = self.H_out, self.W_out
-        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], g.shape[1]), g.dtype)
+        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], g.shape[1]), g.dtype)
         matmul_chunked(w_mat.T, g, grad_cols)
         shares = grad_cols.reshape(self.C, kh, kw, hi - lo, Ho, Wo)
         grad_xp = np.zeros((self.C, hi - lo, self.Hp, self.Wp), dtype=grad_cols.dtype)
@@ -278,11 +278,11 @@ class _RowGrid(_Compact):
     them a zero gradient, so they add nothing.
     """
 
-    def _allocate(self, N, dtype, buffers):
+    def _allocate(self, N, dtype, workspace):
         self.R = self.H_out * self.Wp
         self.L = self.Hp * self.Wp  # numbers per padded image
         # the last image's last patches read up to kw - 1 numbers past its end: a zero tail
-        self.flat = buffers.get("x_flat", (self.C, N * self.L + self.kernel[1] - 1), dtype, zeros=True)
+        self.flat = workspace.get("x_flat", (self.C, N * self.L + self.kernel[1] - 1), dtype, zeros=True)
         self.xp = self.flat[:, : N * self.L].reshape(self.C, N, self.Hp, self.Wp)
 
     def _runs(self, flat, lo, n, kh, kw):
@@ -304,18 +304,18 @@ class _RowGrid(_Compact):
         grid[:, :, :, : self.W_out] = g_t[:, s]
         grid[:, :, :, self.W_out :] = 0  # the wrapped-around columns get no gradient
 
-    def input_grad(self, w_mat, g, lo, hi, grad_xt, buffers, name):
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
         # col2im over the whole padded grid, so that every kernel offset's share is ONE
         # contiguous shifted add per channel (runs of H_out·Wp numbers cost 3x more)
         (kh, kw), (ph, pw), n = self.kernel, self.padding, hi - lo
         L, R = self.L, self.R
         # image by image, the product lands in the first R of its L grid columns; the rest
         # were zeroed when the buffer was made and are never written
-        grad_cols = buffers.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
+        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
         for k in range(n):
             matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
         shares = grad_cols.reshape(self.C, kh, kw, n * L)
-        flat = buffers.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
+        flat = workspace.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
         flat[:, : n * L] = shares[:, 0, 0]
         flat[:, n * L :] = 0
         for p in range(kh):
@@ -326,22 +326,22 @@ class _RowGrid(_Compact):
         grad_xt[:, lo:hi] = grid[:, :, ph : ph + self.H, pw : pw + self.W]
 
 
-def _geometry(x_shape, kernel, stride, padding, dtype, buffers):
+def _geometry(x_shape, kernel, stride, padding, dtype, workspace):
     kind = _RowGrid if stride == (1, 1) else _Compact
-    return kind(x_shape, kernel, stride, padding, dtype, buffers)
+    return kind(x_shape, kernel, stride, padding, dtype, workspace)
 
 
-def conv2d_forward(x, w_mat, bias, kernel, stride, padding, buffers, keep_patches=True):
+def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patches=True):
     """Cross-correlation of x (N, C, H, W) with w_mat (C_out, C·kh·kw): (out, cache).
 
     ``out`` is an (N, C_out, H_out, W_out) view of fresh channel-major memory. ``cache`` is
     what :func:`conv2d_backward` needs.
     """
     N = x.shape[0]
-    geo = _geometry(x.shape, kernel, stride, padding, x.dtype, buffers)
+    geo = _geometry(x.shape, kernel, stride, padding, x.dtype, workspace)
     K, R = w_mat.shape[1], geo.R
     xc = x.transpose(1, 0, 2, 3)  # a view; contiguous when x came from another conv layer
-    cols = buffers.get("cols", (K, N * R), x.dtype) if keep_patches else None
+    cols = workspace.get("cols", (K, N * R), x.dtype) if keep_patches else None
     y = np.empty((w_mat.shape[0], N * R), dtype=x.dtype)
 
     def half(s):
@@ -352,7 +352,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, buffers, keep_patche
             if keep_patches:
                 c = cols[:, lo * R : hi * R]
             else:
-                c = buffers.get(f"block{s.start > 0}", (K, block * R), x.dtype)[:, : (hi - lo) * R]
+                c = workspace.get(f"block{s.start > 0}", (K, block * R), x.dtype)[:, : (hi - lo) * R]
             geo.unfold(lo, hi, c)
             out = y[:, lo * R : hi * R]
             matmul_chunked(w_mat, c, out)
@@ -361,7 +361,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, buffers, keep_patche
 
     run_halves(half, N)
     out = geo.output(y).transpose(1, 0, 2, 3)
-    return out, (geo, cols, w_mat, x.shape, buffers)
+    return out, (geo, cols, w_mat, x.shape, workspace)
 
 
 def conv2d_backward(grad_out, cache, input_grad=True):
@@ -370,12 +370,12 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     ``grad_w_mat = g @ colsᵀ`` and ``grad_bias = Σ g`` per half, added half 0 + half 1;
     ``grad_x = col2im(w_matᵀ @ g)`` per half, into fresh channel-major memory.
     """
-    geo, cols, w_mat, x_shape, buffers = cache
+    geo, cols, w_mat, x_shape, workspace = cache
     N, C, H, W = x_shape
     C_out, K = w_mat.shape
     R = geo.R
     g_t = grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3)
-    g = buffers.get("grad_y", (C_out, N * R), w_mat.dtype)
+    g = workspace.get("grad_y", (C_out, N * R), w_mat.dtype)
     grad_xt = np.empty((C, N, H, W), dtype=w_mat.dtype) if input_grad else None
 
     def half(s):
@@ -389,7 +389,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
         grad_w = matmul_nt_chunked(g[:, columns], c)
         grad_b = g[:, columns].sum(axis=1)
         if input_grad:
-            geo.input_grad(w_mat, g[:, columns], s.start, s.stop, grad_xt, buffers, f"half{s.start > 0}")
+            geo.input_grad(w_mat, g[:, columns], s.start, s.stop, grad_xt, workspace, f"half{s.start > 0}")
         return grad_w, grad_b
 
     parts = run_halves(half, N)
@@ -401,7 +401,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     return grad_x, grad_w, grad_b
 
 
-# ---- 6. pooling over disjoint windows (stride == kernel) -----------------------------------
+# ---- 7. pooling over disjoint windows (stride == kernel) -----------------------------------
 def _layout(x):
     """x's axes in memory order: (1, 0, 2, 3) for channel-major memory, else (0, 1, 2, 3)."""
     return (1, 0, 2, 3) if x.strides[1] > x.strides[0] else (0, 1, 2, 3)
