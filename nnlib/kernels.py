@@ -74,14 +74,26 @@ __all__ = [
 ]
 
 # ---- 1. two halves, one or two threads ------------------------------------------------------
-_state = {"threads": min(2, os.cpu_count() or 1), "executor": None}
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+_state = {"threads": min(2, _cores()), "executor": None}
 _executor_lock = threading.Lock()
 _in_worker = threading.local()
 
 
 def set_num_threads(n: int) -> None:
-    """Run the two halves of each batch on ``n`` threads (1 or 2). Results do not change."""
-    if n not in (1, 2):
+    """Run the two halves of each batch on ``n`` threads (1 or 2). Results do not change.
+
+    The default is 2 where the process may use 2 cores or more, else 1; the environment
+    variable ``NNLIB_NUM_THREADS`` (1 or 2) sets it at import.
+    """
+    if isinstance(n, bool) or n not in (1, 2):
         raise ValueError(f"set_num_threads: argument 'n' must be 1 or 2, got {n!r}")
     _state["threads"] = n
 
@@ -92,6 +104,9 @@ def get_num_threads() -> int:
 
 
 if os.environ.get("NNLIB_NUM_THREADS"):
+    if os.environ["NNLIB_NUM_THREADS"].strip() not in ("1", "2"):
+        raise ValueError("nnlib.kernels: environment variable NNLIB_NUM_THREADS must be 1 or 2, "
+                         f"got {os.environ['NNLIB_NUM_THREADS']!r}")
     set_num_threads(int(os.environ["NNLIB_NUM_THREADS"]))
 
 

@@ -304,3 +304,14 @@ def test_an_error_in_either_half_reaches_the_caller(threads):
         with pytest.raises(ZeroDivisionError, match=f"half {int(which)}"):
             kernels.run_halves(fail_on(which), 10)
     assert kernels.run_halves(lambda s: s.stop - s.start, 9) == [5, 4]
+
+
+def test_nnlib_num_threads_environment_variable():
+    code = "from nnlib import kernels; print(kernels.get_num_threads())"
+    for value, expected in (("1", "1"), ("2", "2")):
+        out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NNLIB_NUM_THREADS=value),
+                             capture_output=True, text=True, timeout=120)
+        assert out.stdout.strip() == expected, out.stderr
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NNLIB_NUM_THREADS="four"),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "NNLIB_NUM_THREADS must be 1 or 2, got 'four'" in out.stderr
