@@ -203,6 +203,27 @@ def matmul_nt_chunked(a, b) -> np.ndarray:
     return out
 
 
+def _by_image(mat, n):
+    """(rows, n·R) -> an (n, rows, R) view: one matrix per image."""
+    return mat.reshape(mat.shape[0], n, -1).transpose(1, 0, 2)
+
+
+def matmul_images(a, b, out, n) -> None:
+    """``out = a @ b`` with b's columns n images of R columns each: one product per image,
+    all handed to numpy at once (a batched matmul: the loop runs in C, not in Python)."""
+    if a.shape[0] * a.shape[1] * (b.shape[1] // n) < _SINGLE_THREAD_MNK:
+        np.matmul(a, _by_image(b, n), out=_by_image(out, n))
+    else:  # an image too big for one unthreaded product
+        matmul_chunked(a, b, out)
+
+
+def matmul_nt_images(a, b, n) -> np.ndarray:
+    """``a @ b.T`` for a (M, n·R), b (K, n·R): per-image products, added image by image."""
+    if a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK:
+        return np.add.reduce(np.matmul(_by_image(a, n), _by_image(b, n).transpose(0, 2, 1)), axis=0)
+    return matmul_nt_chunked(a, b)
+
+
 # ---- 6. buffers reused from batch to batch -------------------------------------------------
 class Workspace:
     """Scratch arrays of one layer, by name; re-made only when shape or dtype changes.
@@ -272,7 +293,7 @@ class _Compact:
         (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
         Ho, Wo = self.H_out, self.W_out
         grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], g.shape[1]), g.dtype)
-        matmul_chunked(w_mat.T, g, grad_cols)
+        matmul_images(w_mat.T, g, grad_cols, hi - lo)
         shares = grad_cols.reshape(self.C, kh, kw, hi - lo, Ho, Wo)
         grad_xp = np.zeros((self.C, hi - lo, self.Hp, self.Wp), dtype=grad_cols.dtype)
         for p in range(kh):
@@ -327,8 +348,12 @@ class _RowGrid(_Compact):
         # image by image, the product lands in the first R of its L grid columns; the rest
         # were zeroed when the buffer was made and are never written
         grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
-        for k in range(n):
-            matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
+        into = grad_cols.reshape(-1, n, L)[:, :, :R].transpose(1, 0, 2)  # (n, K, R), row stride n·L
+        if w_mat.size * R < _SINGLE_THREAD_MNK:
+            np.matmul(w_mat.T, _by_image(g, n), out=into)
+        else:
+            for k in range(n):
+                matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
         shares = grad_cols.reshape(self.C, kh, kw, n * L)
         flat = workspace.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
         flat[:, : n * L] = shares[:, 0, 0]
@@ -370,7 +395,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patc
                 c = workspace.get(f"block{s.start > 0}", (K, block * R), x.dtype)[:, : (hi - lo) * R]
             geo.unfold(lo, hi, c)
             out = y[:, lo * R : hi * R]
-            matmul_chunked(w_mat, c, out)
+            matmul_images(w_mat, c, out, hi - lo)
             if bias is not None:
                 out += bias[:, None]
 
@@ -401,7 +426,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
             geo.unfold(s.start, s.stop, c)
         else:
             c = cols[:, columns]
-        grad_w = matmul_nt_chunked(g[:, columns], c)
+        grad_w = matmul_nt_images(g[:, columns], c, s.stop - s.start)
         grad_b = g[:, columns].sum(axis=1)
         if input_grad:
             geo.input_grad(w_mat, g[:, columns], s.start, s.stop, grad_xt, workspace, f"half{s.start > 0}")
