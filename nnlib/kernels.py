@@ -15,23 +15,25 @@ so compare the numbers within a line, not across lines.
    of threads, and the halves' weight gradients are added in that order: 1 or 2 threads
    give the same bits (tested). The caller takes the second half back when the worker has
    not started it, so on a busy machine two threads cost no more than one.
-2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**19 per call,
-   :func:`matmul_chunked`). With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole
-   batch) costs 23,090 CPU-µs unchunked and 7,325 chunked: on these thin matrices (6 or 16
-   rows) two BLAS threads mostly spin, and they would fight our halves for the two cores.
-   With BLAS on one thread, chunking costs 6-20% (6,586 vs 6,978). In return the results
-   do not depend on OPENBLAS_NUM_THREADS (tested); a plain float32 (64, 400) @ (400, 120),
-   as in a Linear layer, does (:func:`matmul` is the fix).
+2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**19 per call).
+   With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole batch) costs 23,090 CPU-µs
+   as single products and 7,325 cut: on these thin matrices (6 or 16 rows) two BLAS
+   threads mostly spin, and they would fight our halves for the two cores. The cut is one
+   product per image (C3: 16·150·140 multiply-adds), all handed to numpy as one batched
+   matmul, so the loop runs in C (:func:`matmul_images`): C3's product 621 with a Python
+   loop over column slices -> 531 (one unthreaded product: 498); dW 704 -> 598 (538). In
+   return the results do not depend on OPENBLAS_NUM_THREADS (tested); a plain float32
+   (64, 400) @ (400, 120), as in a Linear layer, does (:func:`matmul` is the fix).
 3. Channel-major memory (C, N, H, W): the product ``W @ cols`` is already the next layer's
    memory, pooling keeps that order, and no layer transposes its input.
 4. Stride 1 on a "row grid" (:class:`_RowGrid`): one patch-matrix column per (output row,
    padded input column), so unfolding is one contiguous run of H_out·Wp numbers per image
-   and kernel offset. Unfold: C1 270 -> 101, C3 451 -> 128; the product grows with the
-   wasted columns (C1 362 -> 384, C3 458 -> 630, 4 of 14 columns wasted); C3's unfold +
-   product + dW + input gradient, 3,265 -> 2,778 (compact im2col layout -> row grid).
+   and kernel offset. Unfold: C1 265 -> 99, C3 425 -> 123; the product grows with the
+   wasted columns (C1 322 -> 366, C3 328 -> 485: 4 of 14 columns wasted); C3's unfold +
+   product + dW + input gradient: 2,932 (compact im2col layout) -> 2,125.
 5. Stride-1 col2im as kh·kw contiguous shifted adds over the flat padded grid, each image's
-   product written into its grid columns: C3's input gradient 1,868 (strided col2im) ->
-   1,185; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
+   product written straight into its grid columns: C3's input gradient 1,743 (strided
+   col2im) -> 924; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
 6. Preallocated buffers, reused from batch to batch (:class:`Workspace`): patch matrix, the
    zero-bordered padded input (its border is written once), the grid of the output
    gradient. Outputs handed to the caller are always fresh arrays (tested), so a stored
