@@ -213,6 +213,8 @@ def _by_image(mat, n):
 def matmul_images(a, b, out, n) -> None:
     """``out = a @ b`` with b's columns n images of R columns each: one product per image,
     all handed to numpy at once (a batched matmul: the loop runs in C, not in Python)."""
+    if n == 0:
+        return
     if a.shape[0] * a.shape[1] * (b.shape[1] // n) < _SINGLE_THREAD_MNK:
         np.matmul(a, _by_image(b, n), out=_by_image(out, n))
     else:  # an image too big for one unthreaded product
@@ -221,7 +223,7 @@ def matmul_images(a, b, out, n) -> None:
 
 def matmul_nt_images(a, b, n) -> np.ndarray:
     """``a @ b.T`` for a (M, n·R), b (K, n·R): per-image products, added image by image."""
-    if a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK:
+    if n and a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK:
         return np.add.reduce(np.matmul(_by_image(a, n), _by_image(b, n).transpose(0, 2, 1)), axis=0)
     return matmul_nt_chunked(a, b)
 
@@ -388,7 +390,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patc
 
     def half(s):
         geo.load(xc, s)
-        block = s.stop - s.start if keep_patches else _EVAL_BLOCK
+        block = max(1, s.stop - s.start) if keep_patches else _EVAL_BLOCK
         for lo in range(s.start, s.stop, block):
             hi = min(lo + block, s.stop)
             if keep_patches:
@@ -415,6 +417,9 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     geo, cols, w_mat, x_shape, workspace = cache
     N, C, H, W = x_shape
     C_out, K = w_mat.shape
+    if N == 0:  # an empty batch: nothing flows anywhere
+        grad_x = np.zeros(x_shape, dtype=w_mat.dtype) if input_grad else None
+        return grad_x, np.zeros_like(w_mat), np.zeros(C_out, dtype=w_mat.dtype)
     R = geo.R
     g_t = grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3)
     g = workspace.get("grad_y", (C_out, N * R), w_mat.dtype)

@@ -315,3 +315,9 @@ def test_nnlib_num_threads_environment_variable():
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, NNLIB_NUM_THREADS="four"),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "NNLIB_NUM_THREADS must be 1 or 2, got 'four'" in out.stderr
+
+
+@pytest.mark.parametrize("layer", [Conv2d(1, 2, 3, padding=1), Conv2d(1, 2, 3, stride=2), MaxPool2d(2), AvgPool2d(2)])
+def test_an_empty_batch_goes_through(layer):
+    y = layer(np.zeros((0, 1, 6, 6)))
+    assert y.shape[0] == 0 and layer.backward(np.zeros_like(y)).shape == (0, 1, 6, 6)
