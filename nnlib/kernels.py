@@ -286,7 +286,7 @@ class _Compact:
                   windows.transpose(0, 4, 5, 1, 2, 3))
 
     def output(self, y):
-        return y.reshape(-1, y.shape[1] // self.R, self.H_out, self.W_out)
+        return y.reshape(y.shape[0], y.shape[1] // self.R, self.H_out, self.W_out)
 
     def grad_columns(self, g_t, s, out):
         """dL/dy of images s, (C_out, n, H_out, W_out), into out (C_out, n·R)."""
@@ -336,7 +336,7 @@ class _RowGrid(_Compact):
         np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.R), self._runs(self.flat, lo, hi - lo, kh, kw))
 
     def output(self, y):
-        grid = y.reshape(y.shape[0], -1, self.H_out, self.Wp)
+        grid = y.reshape(y.shape[0], y.shape[1] // self.R, self.H_out, self.Wp)
         return grid[:, :, :, : self.W_out]
 
     def grad_columns(self, g_t, s, out):
