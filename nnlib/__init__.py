@@ -19,3 +19,4 @@ from . import functional, callbacks, jobs  # noqa: E402
 from .callbacks import Callback, ClipGradNorm, ProgressBar  # noqa: E402
 
 __version__ = "0.1.0"
+from . import conv_reference, kernels, pool  # noqa: E402
