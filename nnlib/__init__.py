@@ -17,6 +17,6 @@ from .norm import BatchNorm1d, BatchNorm2d  # noqa: E402
 from .resnet import AdaptiveAvgPool2d, Residual  # noqa: E402
 from . import functional, callbacks, jobs  # noqa: E402
 from .callbacks import Callback, ClipGradNorm, ProgressBar  # noqa: E402
+from . import conv_reference, kernels, pool  # noqa: E402
 
 __version__ = "0.1.0"
-from . import conv_reference, kernels, pool  # noqa: E402
