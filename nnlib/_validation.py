@@ -19,9 +19,20 @@ def _fmt_shape(shape) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+def as_array(x, name: str, owner: str) -> np.ndarray:
+    """np.asarray(x), with a message naming the argument when x is a ragged nested list."""
+    try:
+        return np.asarray(x)
+    except ValueError:  # numpy refuses nested lists of unequal lengths
+        raise ValueError(
+            f"{owner}: argument '{name}' is a ragged nested list (rows of different lengths); "
+            "expected a rectangular array"
+        ) from None
+
+
 def as_float_array(x, name: str, owner: str) -> np.ndarray:
     """Return x as a floating ndarray, keeping float32/float64; ints and bools become float64."""
-    arr = np.asarray(x)
+    arr = as_array(x, name, owner)
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
     if arr.dtype.kind != "f":
@@ -79,10 +90,11 @@ def check_finite(arr: np.ndarray, name: str, owner: str) -> None:
 
 def check_labels(y, name: str, owner: str, *, n: int | None = None, n_classes: int | None = None):
     """Integer class labels of shape (N,), in range [0, n_classes)."""
-    arr = np.asarray(y)
+    arr = as_array(y, name, owner)
     if arr.ndim != 1:
+        hint = " (one-hot rows? pass y.argmax(axis=1))" if arr.ndim == 2 and arr.shape[1] > 1 else ""
         raise ValueError(
-            f"{owner}: argument '{name}' expected integer labels of shape (N,), got {tuple(arr.shape)}"
+            f"{owner}: argument '{name}' expected integer labels of shape (N,), got shape {tuple(arr.shape)}{hint}"
         )
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
@@ -127,3 +139,32 @@ def check_in_range(value, name: str, owner: str, lo: float, hi: float, *, hi_ope
         bracket = ")" if hi_open else "]"
         raise ValueError(f"{owner}: argument '{name}' must be in [{lo}, {hi}{bracket}, got {value!r}")
     return value
+
+
+def check_rng(rng, name: str, owner: str) -> np.random.Generator:
+    """A numpy Generator from None (fresh entropy), a non-negative int seed or a Generator."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, bool) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise ValueError(
+            f"{owner}: argument '{name}' must be None, a non-negative int seed or a numpy Generator, got {rng!r}"
+        )
+    return np.random.default_rng(int(rng))
+
+
+def check_grad(grad_y, shape: tuple | None, owner: str) -> np.ndarray:
+    """The gradient handed to a backward(), checked against the shape forward() returned.
+
+    ``shape`` is None when forward() has not run yet: there is nothing to differentiate.
+    Called first in every backward, so a wrong gradient changes no ``.grad``.
+    """
+    if shape is None:
+        raise RuntimeError(f"{owner}: call forward() before backward(); nothing is cached yet")
+    return check_array(grad_y, "grad_y", owner, shape=tuple(shape))
+
+
+def check_flag(value, name: str, owner: str) -> bool:
+    """A True/False switch (numpy's bool_ too); 0/1 and strings are refused, they are usually slips."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: argument '{name}' must be True or False, got {value!r}")
+    return bool(value)

@@ -66,19 +66,52 @@ def kaiming_normal(shape, a: float = 0.0, rng=None, dtype=np.float64) -> np.ndar
     return (as_rng(rng).standard_normal(shape) * std).astype(dtype)
 
 
-def pytorch_default(weight_shape, rng=None, dtype=np.float64):
-    """PyTorch's Linear/Conv default: kaiming_uniform(a=√5) for W, i.e. U(±1/√fan_in),
-    and the bias from the same range. Returns (W, b)."""
+def pytorch_default(weight_shape, rng=None, dtype=np.float64, connections=None):
+    """PyTorch's Linear/Conv default: W from kaiming_uniform(a=√5), i.e. U(±1/√fan_in), and
+    the bias from U(±1/√fan_in) too. Returns (W, b).
+
+    Parameters
+    ----------
+    weight_shape : tuple, ``(out, in)`` or ``(out, in, kh, kw)``
+    rng : Generator, int or None
+    dtype : numpy float dtype of both arrays
+    connections : boolean array ``(out, in)`` or None
+        A connection table (LeNet-5's C3): each output channel's fan_in counts only its
+        connected inputs (times kh·kw), so its bound is its own; absent weights are zero.
+
+    Examples
+    --------
+    >>> W, b = pytorch_default((3, 4), rng=0)
+    >>> bool(np.abs(W).max() <= 0.5), b.shape  # 1/√4
+    (True, (3,))
+    """
     rng = as_rng(rng)
     fan_in, _ = fans(weight_shape)
-    bound = 1.0 / math.sqrt(fan_in)
-    W = kaiming_uniform(weight_shape, a=math.sqrt(5), rng=rng, dtype=dtype)
+    if connections is None:
+        W = kaiming_uniform(weight_shape, a=math.sqrt(5), rng=rng, dtype=dtype)
+    else:
+        # one fan_in, hence one bound, per output channel
+        fan_in = np.asarray(connections).sum(axis=1) * (fan_in // weight_shape[1])
+        fan_in = fan_in.reshape(-1, *([1] * (len(weight_shape) - 1)))
+        W_bound = math.sqrt(2.0 / (1 + 5)) * np.sqrt(3.0 / fan_in)  # kaiming's, with a=√5
+        W = rng.uniform(-W_bound, W_bound, weight_shape).astype(dtype)
+        W = apply_connections(W, connections)
+        fan_in = fan_in.reshape(-1)
+    bound = 1.0 / np.sqrt(fan_in)
     b = rng.uniform(-bound, bound, weight_shape[0]).astype(dtype)
     return W, b
 
 
+def apply_connections(W: np.ndarray, connections) -> np.ndarray:
+    """Zero the weights of absent connections: W (out, in, ...) times the (out, in) table."""
+    if connections is None:
+        return W
+    table = np.asarray(connections, dtype=bool)
+    return W * table.reshape(table.shape + (1,) * (W.ndim - 2))
+
+
 SCHEMES = {
-    "default": None,  # pytorch_default
+    "default": None,  # the layer's reset_parameters, i.e. pytorch_default
     "zeros": zeros,
     "small": small_normal,
     "xavier": xavier_normal,
@@ -92,7 +125,8 @@ SCHEMES = {
 def initialize(module, scheme: str = "default", rng=None, **kwargs):
     """Re-initialise every Linear/Conv weight of ``module`` with a named scheme
     (``'default'``, ``'zeros'``, ``'small'``, ``'xavier'``, ``'he'``, ...); biases become zero
-    except under 'default'. Returns the module, so it chains."""
+    except under 'default'. A layer's connection table (``connections``) is kept: absent
+    weights stay zero. Returns the module, so it chains."""
     if scheme not in SCHEMES:
         raise ValueError(
             f"initialize: argument 'scheme' must be one of {sorted(SCHEMES)}, got {scheme!r}"
@@ -102,20 +136,17 @@ def initialize(module, scheme: str = "default", rng=None, **kwargs):
         W = getattr(m, "weight", None)
         if W is None:
             continue
-        b = getattr(m, "bias", None)
         if scheme == "default":
             m.reset_parameters(rng)
             continue
-        fn = SCHEMES[scheme]
         if scheme == "zeros":
             W.value = zeros(W.shape, W.dtype)
         else:
-            W.value = fn(W.shape, rng=rng, dtype=W.dtype, **kwargs)
+            W.value = SCHEMES[scheme](W.shape, rng=rng, dtype=W.dtype, **kwargs)
+        W.value = apply_connections(W.value, getattr(m, "connections", None))
         W.grad = np.zeros_like(W.value)
+        b = getattr(m, "bias", None)
         if b is not None:
             b.value = np.zeros_like(b.value)
             b.grad = np.zeros_like(b.value)
-        mask = getattr(m, "mask", None)  # keep absent connections absent
-        if mask is not None:
-            W.value *= mask
     return module

@@ -20,7 +20,9 @@ running the iterator in a ``for`` loop.
 
 States: ``"ready"`` -> ``start()`` -> ``"running"`` <-> ``"paused"`` -> ``"finished"``
 (the iterator is exhausted or ``stop()`` was called) or ``"failed"`` (a step raised; the
-exception is kept in ``job.error``).
+exception is kept in ``job.error``). Finished is final: ``stop()`` on a finished job does
+nothing, and ``start()`` or ``step()`` on a stopped job runs no step (``job.stopped`` tells
+a stop from a natural end; ``on_update`` hears about both).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 
 from ._validation import check_array, check_positive
 from .module import ModelGuard, Module
+from .training import predict
 
 STATES = ("ready", "running", "paused", "finished", "failed")
 
@@ -63,6 +66,7 @@ class TrainingJob:
     state : str, one of ``STATES``
     history : list of dict, one record per completed step
     error : Exception or None, what made the job fail
+    stopped : bool, True when ``stop()`` ended the job before its steps ran out
     """
 
     def __init__(self, model: Module, steps, *, on_update=None, update_every: float = 0.1,
@@ -77,6 +81,8 @@ class TrainingJob:
             ) from None
         if on_update is not None and not callable(on_update):
             raise TypeError(f"TrainingJob: argument 'on_update' must be callable, got {on_update!r}")
+        if not isinstance(name, str):
+            raise TypeError(f"TrainingJob: argument 'name' must be a string, got {type(name).__name__}")
         check_positive(update_every, "update_every", "TrainingJob", allow_zero=True)
         self.model = model
         self.on_update = on_update
@@ -87,7 +93,9 @@ class TrainingJob:
         self.error: Exception | None = None
         self._guard = ModelGuard(name)
         self._guard.attach(model)
+        self.stopped = False  # True once stop() ended the job before its steps ran out
         self._pause = threading.Event()
+        self._control = threading.RLock()  # start() and stop() from two threads take turns
         self._thread: threading.Thread | None = None
 
     # ---- what a reader sees ------------------------------------------------------------
@@ -120,34 +128,35 @@ class TrainingJob:
             return fn(self.model)
 
     def predict(self, X, batch_size: int = 1024) -> np.ndarray:
-        """The model's outputs for X in eval mode, taken between two training steps."""
+        """The model's outputs for X in eval mode, taken between two training steps
+        (the same as :func:`nnlib.predict`, which is safe during training too)."""
         X = check_array(X, "X", "TrainingJob.predict", min_ndim=1)
         check_positive(batch_size, "batch_size", "TrainingJob.predict", integer=True)
-
-        def run(model):
-            was_training = model.training
-            model.eval()
-            try:
-                parts = [model(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
-            finally:
-                model.train(was_training)
-            return np.concatenate(parts) if parts else model(X)
-
-        return self.read(run)
+        return self.read(lambda model: predict(model, X, batch_size))
 
     # ---- control -----------------------------------------------------------------------
     def start(self) -> bool:
-        """Start or resume in the background; False (and nothing happens) once done."""
-        if self.done:
-            return False
-        if self.running:
+        """Start or resume in the background; False (and nothing happens) once done.
+
+        A job that was stopped stays finished: ``start()`` runs no further step.
+        """
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            if not self._pause.is_set():
+                return True  # already running
+            self.join()  # a pause(wait=False) is still winding down: let it end first
+        with self._control:
+            if self.done:
+                return False
+            if self._thread is not thread and self._thread.is_alive():
+                return True  # another thread started it meanwhile
+            self._guard.attach(self.model)  # refuses if another job has taken the model since
+            self._pause.clear()
+            self.state = "running"
+            self._guard.active = True
+            self._thread = threading.Thread(target=self._run, name=f"nnlib {self.name}", daemon=True)
+            self._thread.start()
             return True
-        self._pause.clear()
-        self.state = "running"
-        self._guard.active = True
-        self._thread = threading.Thread(target=self._run, name=f"nnlib {self.name}", daemon=True)
-        self._thread.start()
-        return True
 
     def pause(self, wait: bool = True) -> None:
         """Ask the thread to stop after the current step (a no-op unless running)."""
@@ -158,11 +167,22 @@ class TrainingJob:
             self.join()
 
     def stop(self) -> None:
-        """Pause for good: the job is finished and the model is no longer guarded."""
+        """Pause for good: the job is finished and the model is no longer guarded.
+
+        Harmless on a job that has already finished, failed or been stopped. Calls
+        ``on_update`` once when it changes the state, so a widget can show "stopped".
+        """
         self.pause()
-        if not self.done:
+        with self._control:
+            self._guard.detach(self.model)
+            if self.done:
+                return
             self.state = "finished"
-        self._guard.detach(self.model)
+            self.stopped = True
+        close = getattr(self._steps, "close", None)
+        if close is not None and self.join(timeout=0):
+            close()  # a generator runs its finally blocks now, not at garbage collection
+        self._notify()
 
     def step(self, n: int = 1) -> int:
         """Run ``n`` steps now, in the caller's thread (only while not running).
@@ -213,7 +233,14 @@ class TrainingJob:
         if record is None:
             record = {}
         elif not isinstance(record, dict):
-            record = {"loss": float(record)}
+            try:
+                record = {"loss": float(record)}
+            except (TypeError, ValueError):
+                self.state = "failed"
+                self.error = TypeError(
+                    f"TrainingJob: a step returned {record!r}; expected a dict of numbers, a number or None"
+                )
+                return False
         self.history.append(record)
         return True
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import functional as F
 from . import init
-from ._validation import check_array, check_in_range, check_positive
+from ._validation import check_array, check_flag, check_in_range, check_positive, check_rng
+from .functional import sigmoid  # noqa: F401  (nnlib.layers.sigmoid, where notebooks found it)
 from .module import Module, Parameter
 
 
@@ -37,12 +39,14 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
         check_positive(in_features, "in_features", "Linear", integer=True)
         check_positive(out_features, "out_features", "Linear", integer=True)
+        check_flag(bias, "bias", "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.zeros((out_features, in_features)), "weight")
         self.bias = Parameter(np.zeros(out_features), "bias") if bias else None
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:
+        rng = check_rng(rng, "rng", "Linear")
         W, b = init.pytorch_default(self.weight.shape, rng, self.weight.dtype)
         self.weight.value = W
         self.weight.grad = np.zeros_like(W)
@@ -52,13 +56,14 @@ class Linear(Module):
 
     def forward(self, x):
         x = check_array(x, "x", "Linear.forward", shape=(None, self.in_features))
-        self._x = x
+        self._x, self._out_shape = x, (x.shape[0], self.out_features)
         y = x @ self.weight.value.T.astype(x.dtype, copy=False)
         if self.bias is not None:
             y += self.bias.value.astype(x.dtype, copy=False)
         return y
 
     def backward(self, grad_y):
+        grad_y = self._check_grad(grad_y)  # before any .grad changes
         x = self._x
         # dL/dW = Σ_n grad_y[n]ᵀ x[n]; dL/db = Σ_n grad_y[n]; dL/dx = grad_y W
         self.weight.grad += (grad_y.T @ x).astype(self.weight.dtype, copy=False)
@@ -71,25 +76,27 @@ class Linear(Module):
 
 
 class _Elementwise(Module):
-    """An activation y = f(x) whose backward is grad_y * f'(x), computed from the cache."""
+    """An activation y = f(x) whose backward is grad_y * f'(x), from the cached x and y.
+
+    Subclasses name their pair of :mod:`nnlib.functional` functions and, if any, the
+    keyword arguments both take (``negative_slope``, ``alpha``).
+    """
+
+    f = staticmethod(F.identity)
+    df = staticmethod(F.identity_grad)
+
+    def _kwargs(self) -> dict:
+        return {}
 
     def forward(self, x):
         x = check_array(x, "x", f"{type(self).__name__}.forward")
-        self._x = x
-        self._y = self.f(x)
+        self._x, self._out_shape = x, x.shape
+        self._y = self.f(x, **self._kwargs())
         return self._y
 
     def backward(self, grad_y):
-        return grad_y * self.df()
-
-
-def sigmoid(x):
-    """σ(x) = 1/(1+e^{-x}) without overflow: for x < 0 use e^{x}/(1+e^{x})."""
-    x = np.asarray(x)
-    e = np.exp(-np.abs(x))  # never overflows: the exponent is <= 0
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(
-        x.dtype if x.dtype.kind == "f" else np.float64, copy=False
-    )
+        grad_y = self._check_grad(grad_y)
+        return grad_y * self.df(self._x, self._y, **self._kwargs())
 
 
 class Sigmoid(_Elementwise):
@@ -98,21 +105,13 @@ class Sigmoid(_Elementwise):
     Shape: any, output same as input.
     """
 
-    def f(self, x):
-        return sigmoid(x)
-
-    def df(self):
-        return self._y * (1 - self._y)
+    f, df = staticmethod(F.sigmoid), staticmethod(F.sigmoid_grad)
 
 
 class Tanh(_Elementwise):
     """tanh(x);  tanh'(x) = 1 - tanh²(x). Shape: any, output same as input."""
 
-    def f(self, x):
-        return np.tanh(x)
-
-    def df(self):
-        return 1 - self._y * self._y
+    f, df = staticmethod(F.tanh), staticmethod(F.tanh_grad)
 
 
 class ReLU(_Elementwise):
@@ -121,13 +120,10 @@ class ReLU(_Elementwise):
     Shape: any, output same as input.
     """
 
-    def f(self, x):
-        return np.maximum(x, 0)
-
-    def df(self):
-        return (self._x > 0).astype(self._x.dtype)
+    f, df = staticmethod(F.relu), staticmethod(F.relu_grad)
 
     def backward(self, grad_y):
+        grad_y = self._check_grad(grad_y)
         return grad_y * (self._x > 0)  # one pass: bool × float keeps the float dtype
 
 
@@ -137,15 +133,14 @@ class LeakyReLU(_Elementwise):
     Shape: any, output same as input.
     """
 
+    f, df = staticmethod(F.leaky_relu), staticmethod(F.leaky_relu_grad)
+
     def __init__(self, negative_slope: float = 0.01):
         check_in_range(negative_slope, "negative_slope", "LeakyReLU", 0.0, 1.0, hi_open=False)
         self.negative_slope = negative_slope
 
-    def f(self, x):
-        return np.where(x > 0, x, x * self.negative_slope).astype(x.dtype, copy=False)
-
-    def df(self):
-        return np.where(self._x > 0, 1.0, self.negative_slope).astype(self._x.dtype)
+    def _kwargs(self) -> dict:
+        return {"negative_slope": self.negative_slope}
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -157,16 +152,14 @@ class ELU(_Elementwise):
     Shape: any, output same as input.
     """
 
+    f, df = staticmethod(F.elu), staticmethod(F.elu_grad)
+
     def __init__(self, alpha: float = 1.0):
         check_positive(alpha, "alpha", "ELU", allow_zero=True)
         self.alpha = alpha
 
-    def f(self, x):
-        # expm1 of min(x, 0): accurate near 0 and never overflows for large positive x
-        return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
-
-    def df(self):
-        return np.where(self._x > 0, 1.0, self._y + self.alpha).astype(self._x.dtype)
+    def _kwargs(self) -> dict:
+        return {"alpha": self.alpha}
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -176,10 +169,17 @@ class Identity(Module):
     """y = x. Shape: any, output same as input."""
 
     def forward(self, x):
-        return check_array(x, "x", "Identity.forward")
+        x = check_array(x, "x", "Identity.forward")
+        self._out_shape = x.shape
+        return x
 
     def backward(self, grad_y):
-        return grad_y
+        return self._check_grad(grad_y)
+
+
+#: the layer of each activation in :data:`nnlib.functional.ACTIVATIONS`, by the same name
+ACTIVATION_LAYERS = {"relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "sigmoid": Sigmoid, "tanh": Tanh,
+                     "identity": Identity}
 
 
 class Dropout(Module):
@@ -197,18 +197,21 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng=None):
         check_in_range(p, "p", "Dropout", 0.0, 1.0)
         self.p = p
-        self.rng = init.as_rng(rng)
+        self.rng = check_rng(rng, "rng", "Dropout")
 
     def forward(self, x):
         x = check_array(x, "x", "Dropout.forward")
+        self._out_shape = x.shape
         if not self.training or self.p == 0:
             self._mask = None
             return x
         keep = self.rng.random(x.shape) >= self.p
         self._mask = keep.astype(x.dtype) / np.asarray(1 - self.p, dtype=x.dtype)
-        return x * self._mask
+        with np.errstate(invalid="ignore"):  # a dropped ±inf becomes NaN, silently, as in PyTorch
+            return x * self._mask
 
     def backward(self, grad_y):
+        grad_y = self._check_grad(grad_y)
         return grad_y if self._mask is None else grad_y * self._mask
 
     def extra_repr(self) -> str:
@@ -221,7 +224,9 @@ class Flatten(Module):
     def forward(self, x):
         x = check_array(x, "x", "Flatten.forward", min_ndim=1)
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        # prod rather than -1: an empty batch (0, ...) has no size to infer from
+        self._out_shape = (x.shape[0], int(np.prod(x.shape[1:])))
+        return x.reshape(self._out_shape)
 
     def backward(self, grad_y):
-        return grad_y.reshape(self._shape)
+        return self._check_grad(grad_y).reshape(self._shape)

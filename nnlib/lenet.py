@@ -62,7 +62,10 @@ def lenet5(variant: str = "modern", pretrained: bool = False, *, rng=None) -> Se
 
     Returns
     -------
-    Sequential of 12 layers, float64 (``.to(np.float32)`` for speed).
+    Sequential of 12 layers, float64 (``.to(np.float32)`` for speed). For training alone,
+    ``model[0].input_grad = False`` also skips the gradient with respect to the images,
+    which nothing in training uses (PyTorch skips it too); keep it True for saliency maps
+    and adversarial examples, which need it.
 
     Shape
     -----

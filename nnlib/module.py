@@ -8,10 +8,11 @@ backward calls without ``zero_grad`` accumulate).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 
 import numpy as np
+
+from ._validation import as_float_array, check_grad
 
 
 class Parameter:
@@ -25,9 +26,7 @@ class Parameter:
     """
 
     def __init__(self, value, name: str = ""):
-        self.value = np.asarray(value)
-        if self.value.dtype.kind != "f":
-            self.value = self.value.astype(np.float64)
+        self.value = as_float_array(value, "value", "Parameter")  # shares a float array, as PyTorch does
         self.grad = np.zeros_like(self.value)
         self.name = name
 
@@ -59,6 +58,7 @@ class Module:
     """
 
     training: bool = True
+    _out_shape: tuple | None = None  # what forward() returned; backward() checks grad_y against it
 
     # ---- the two methods every layer writes -------------------------------------------
     def forward(self, x):
@@ -66,6 +66,11 @@ class Module:
 
     def backward(self, grad_y):
         raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    def _check_grad(self, grad_y):
+        """``grad_y`` checked against forward()'s output shape; the first line of a backward,
+        so a wrong gradient (or a backward before any forward) changes no ``.grad``."""
+        return check_grad(grad_y, self._out_shape, f"{type(self).__name__}.backward")
 
     def __call__(self, x):
         guard = self.__dict__.get("_guard")
@@ -157,53 +162,61 @@ class Module:
         state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
         return state
 
-    def load_state_dict(self, state: dict) -> Module:
-        owner = f"{type(self).__name__}.load"
+    def _check_state(self, entries: dict, owner: str) -> None:
+        """Refuse, naming the first culprit, unless ``entries`` (name -> (shape, dtype)) has
+        exactly this model's names, with their shapes and float dtypes."""
         mine = {name: p.value for name, p in self.named_parameters()}
         mine.update(self.named_buffers())
         for name, current in mine.items():
-            if name not in state:
+            if name not in entries:
                 raise ValueError(f"{owner}: parameter '{name}' is missing from the file")
-            arr = np.asarray(state[name])
-            if arr.shape != current.shape:
-                raise ValueError(
-                    f"{owner}: parameter '{name}' expected shape {current.shape}, got {arr.shape}"
-                )
-            if arr.dtype.kind != "f" and current.dtype.kind == "f":
-                raise ValueError(f"{owner}: parameter '{name}' expected floats, got dtype {arr.dtype}")
-        extra = sorted(set(state) - set(mine))
+            shape, dtype = entries[name]
+            if tuple(shape) != current.shape:
+                raise ValueError(f"{owner}: parameter '{name}' expected shape {current.shape}, got {tuple(shape)}")
+            if dtype.kind not in "fiub" or (dtype.kind != "f" and current.dtype.kind == "f"):
+                raise ValueError(f"{owner}: parameter '{name}' expected floats, got dtype {dtype}")
+        extra = sorted(set(entries) - set(mine))
         if extra:
             raise ValueError(f"{owner}: the file holds parameter '{extra[0]}', which this model does not have")
-        for name, p in self.named_parameters():
-            p.value = np.array(state[name], dtype=p.dtype)
-            p.grad = np.zeros_like(p.value)
-        for name, module, attr in self._buffer_owners():
-            setattr(module, attr, np.array(state[name], dtype=getattr(module, attr).dtype))
+
+    def load_state_dict(self, state: dict) -> Module:
+        """Copy every array of ``state`` in, after checking all of them: a refused state changes nothing."""
+        owner = f"{type(self).__name__}.load"
+        state = {name: np.asarray(value) for name, value in state.items()}
+        self._check_state({name: (a.shape, a.dtype) for name, a in state.items()}, owner)
+        with guarded(self):  # a job training this model finishes its step first
+            for name, p in self.named_parameters():
+                p.value = np.array(state[name], dtype=p.dtype)
+                p.grad = np.zeros_like(p.value)
+            for name, module, attr in self._buffer_owners():
+                setattr(module, attr, np.array(state[name], dtype=getattr(module, attr).dtype))
         return self
 
-    def save(self, path) -> None:
-        """Write every parameter to one ``.npz`` (plain arrays, no pickle)."""
-        np.savez(path, **self.state_dict())
+    def save(self, file) -> None:
+        """Write every parameter and buffer to one ``.npz`` (plain arrays, no pickle).
 
-    def load(self, path) -> Module:
-        """Read parameters saved by :meth:`save`; never unpickles, so a file cannot run code."""
+        ``file`` is a path (``.npz`` is appended when missing, as numpy does, and
+        :meth:`load` applies the same rule) or a binary file object. A path is written
+        to a temporary file first and then renamed, so an interrupted save never leaves
+        half a file in place of a good one.
+        """
+        from . import _npz
+
+        _npz.save(file, self.state_dict(), f"{type(self).__name__}.save")
+
+    def load(self, file) -> Module:
+        """Read what :meth:`save` wrote into this model (same architecture); returns self.
+
+        Names, shapes and dtypes are checked from the archive's index and the arrays'
+        headers before any data is read, the data is checked against its CRC, and the
+        parameters change only once everything has been read: a refused file (wrong
+        model, damaged, oversized, object arrays) leaves the model as it was. Never
+        unpickles, so a file cannot run code.
+        """
+        from . import _npz
+
         owner = f"{type(self).__name__}.load"
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"{owner}: no file at {os.fspath(path)!r}")
-        with open(path, "rb") as fh:
-            if fh.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
-                raise ValueError(f"{owner}: {os.fspath(path)!r} is not a readable .npz file (no zip header)")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                state = {k: data[k] for k in data.files}
-        except ValueError as err:  # numpy refuses object arrays without pickle
-            raise ValueError(
-                f"{owner}: {os.fspath(path)!r} holds object arrays, which would need pickle to load; "
-                "refusing (nnlib files hold plain numeric arrays only)"
-            ) from err
-        except (OSError, EOFError) as err:
-            raise ValueError(f"{owner}: {os.fspath(path)!r} is not a readable .npz file ({err})") from err
-        return self.load_state_dict(state)
+        return self.load_state_dict(_npz.load(file, lambda entries: self._check_state(entries, owner), owner))
 
     # ---- printing ----------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -313,6 +326,8 @@ class Sequential(Module):
         return grad_y
 
     def append(self, module: Module) -> Sequential:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: argument 'module' must be a Module, got {type(module).__name__}")
         self.layers.append(module)
         return self
 

@@ -12,22 +12,42 @@ arrays shaped like the parameter, so ``step()`` is a few vectorised lines per pa
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from ._validation import check_in_range, check_positive
-from .module import Parameter
+from ._validation import check_flag, check_in_range, check_positive
+from .callbacks import Callback
+from .module import Module, Parameter
+
+
+def _parameter_list(params, owner: str, *, single_ok: bool = False) -> list[Parameter]:
+    """``params`` as a list of distinct Parameters, or an error that says what to pass."""
+    if isinstance(params, Parameter) and single_ok:
+        return [params]
+    if isinstance(params, (Module, Parameter)) or not hasattr(params, "__iter__"):
+        hint = " (pass model.parameters())" if isinstance(params, Module) else ""
+        raise TypeError(
+            f"{owner}: argument 'params' must be an iterable of Parameters{hint}, got {type(params).__name__}"
+        )
+    params = list(params)
+    seen = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"{owner}: argument 'params'[{i}] must be a Parameter, got {type(p).__name__}")
+        if id(p) in seen:
+            # PyTorch warns that this "will cause an error" in future: it would be stepped twice
+            raise ValueError(f"{owner}: argument 'params'[{i}] appears twice ({p!r}); each Parameter once")
+        seen.add(id(p))
+    return params
 
 
 class Optimizer:
     def __init__(self, params, lr: float, weight_decay: float = 0.0):
         owner = type(self).__name__
-        params = list(params)
+        params = _parameter_list(params, owner)
         if not params:
             raise ValueError(f"{owner}: argument 'params' is empty; expected at least one Parameter")
-        for i, p in enumerate(params):
-            if not isinstance(p, Parameter):
-                raise TypeError(f"{owner}: argument 'params'[{i}] must be a Parameter, got {type(p).__name__}")
         check_positive(lr, "lr", owner)
         check_positive(weight_decay, "weight_decay", owner, allow_zero=True)
         self.params = params
@@ -140,7 +160,11 @@ class Adam(Optimizer):
 
 
 # ---- learning-rate schedules (call .step() once per epoch, as in PyTorch) ------------------
-class LRScheduler:
+class LRScheduler(Callback):
+    """Sets ``optimizer.lr`` from the epoch count. Call ``step()`` after each epoch, as in
+    PyTorch, or hand the schedule to ``fit(..., callbacks=[schedule])``, which steps it at
+    every epoch's end."""
+
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
@@ -161,6 +185,16 @@ class LRScheduler:
 
     def get_last_lr(self) -> list[float]:
         return [self.optimizer.lr]
+
+    def on_train_begin(self, state) -> None:
+        if state.optimizer is not self.optimizer:
+            raise ValueError(
+                f"{type(self).__name__}: this schedule drives another optimizer than the one fit() steps; "
+                "build it on the optimizer passed to fit"
+            )
+
+    def on_epoch_end(self, state) -> None:
+        self.step()
 
 
 class StepLR(LRScheduler):
@@ -190,15 +224,36 @@ class CosineAnnealingLR(LRScheduler):
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.T_max)) / 2
 
 
-def clip_grad_norm_(params, max_norm: float) -> float:
+def clip_grad_norm_(params, max_norm: float, error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so their global L2 norm is at most ``max_norm``.
-    The direction is kept; only an exploding step is shortened. Returns the norm before clipping.
+
+    The direction is kept; only an exploding step is shortened. Returns the norm before
+    clipping. ``params``: an iterable of Parameters, or one Parameter (as in PyTorch).
+
+    A NaN or infinite norm cannot be clipped. As in PyTorch, ``error_if_nonfinite=True``
+    raises a RuntimeError; by default the gradients are scaled by the non-finite norm
+    anyway (NaN makes every gradient NaN; infinity zeroes the finite entries), here with
+    a RuntimeWarning, since the next step would spoil the parameters.
     """
+    params = _parameter_list(params, "clip_grad_norm_", single_ok=True)
     check_positive(max_norm, "max_norm", "clip_grad_norm_")
-    params = list(params)
-    total = math.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params))
-    if total > max_norm:
+    check_flag(error_if_nonfinite, "error_if_nonfinite", "clip_grad_norm_")
+    with np.errstate(invalid="ignore", over="ignore"):
+        # scaled by the largest entry, so gradients of 1e200 do not overflow when squared
+        big = max((float(np.max(np.abs(p.grad))) for p in params if p.grad.size), default=0.0)
+        if big == 0.0 or not math.isfinite(big):
+            total = big if not any(np.isnan(p.grad).any() for p in params) else math.nan
+        else:
+            total = big * math.sqrt(sum(float(np.sum((p.grad.astype(np.float64) / big) ** 2)) for p in params))
+    if not math.isfinite(total):
+        message = (f"clip_grad_norm_: the total gradient norm is {total}, so it cannot be clipped; "
+                   "check the loss and the learning rate")
+        if error_if_nonfinite:
+            raise RuntimeError(message)
+        warnings.warn(message + "; the gradients were scaled by it as PyTorch does", RuntimeWarning, stacklevel=2)
+    if not total <= max_norm:  # also true for NaN
         scale = max_norm / (total + 1e-6)
-        for p in params:
-            p.grad *= scale
+        with np.errstate(invalid="ignore"):
+            for p in params:
+                p.grad *= np.asarray(scale, dtype=p.grad.dtype)
     return total

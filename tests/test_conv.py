@@ -346,7 +346,8 @@ def test_kernel_larger_than_padded_input_is_refused():
     "kwargs, match",
     [({"kernel_size": 0}, "'kernel_size' must be > 0"), ({"kernel_size": (3, 3, 3)}, "pair of ints"),
      ({"kernel_size": 2.5}, "pair of ints"), ({"stride": 0}, "'stride' must be > 0"),
-     ({"padding": -1}, "'padding' must be >= 0"), ({"implementation": "gpu"}, "'fast' or 'reference'")],
+     ({"padding": -1}, "'padding' must be >= 0"),
+     ({"implementation": "gpu"}, r"one of \['fast', 'im2col', 'reference'\], got 'gpu'")],
 )
 def test_constructor_arguments_are_validated(kwargs, match):
     args = {"in_channels": 2, "out_channels": 2, "kernel_size": 3} | kwargs
@@ -388,7 +389,9 @@ def test_eval_mode_drops_the_patch_matrix_but_backward_still_works():
     train = Conv2d(3, 4, 3, padding=1, rng=0)
     evalm = Conv2d(3, 4, 3, padding=1, rng=0).eval()
     np.testing.assert_array_equal(train(x), evalm(x))
-    assert train._cache[1][1] is not None and evalm._cache[1][1] is None
+    # the fast path's cache: (kernel cache, weight shape); the kernel cache's second entry
+    # is the patch matrix, kept in training only
+    assert train._cache[0][1] is not None and evalm._cache[0][1] is None
     np.testing.assert_allclose(evalm.backward(g), train.backward(g), atol=1e-12)
     np.testing.assert_allclose(evalm.weight.grad, train.weight.grad, atol=1e-12)
     assert gradcheck(Conv2d(3, 4, 3, 2, 1, rng=0).eval(), x) < 1e-6

@@ -1,6 +1,6 @@
 """nnlib.jobs.TrainingJob: background steps, pause/step/stop, safe reads, bit-identical results."""
 
-import threading
+import contextlib
 import time
 
 import numpy as np
@@ -39,6 +39,29 @@ def weights(model):
     return [p.value.copy() for p in model.parameters()]
 
 
+def undisturbed(n_epochs):
+    """The weights after n_epochs of steps() run straight through."""
+    X, y, a = problem()
+    TrainingJob(a, steps(a, X, y, n_epochs=n_epochs)).run()
+    return weights(a)
+
+
+@contextlib.contextmanager
+def busy_job(model, X, y, **kwargs):
+    """A job that keeps training ``model`` in the background for the whole block."""
+    job = TrainingJob(model, steps(model, X, y, n_epochs=50, delay=0.002), **kwargs)
+    job.start()
+    try:
+        yield job
+    finally:
+        job.stop()
+
+
+def assert_weights(expected, model):
+    for p, q in zip(expected, weights(model)):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_background_run_equals_a_plain_loop_bit_for_bit():
     X, y, a = problem()
     for _ in steps(a, X, y):
@@ -71,9 +94,8 @@ def test_pause_step_resume_equal_an_uninterrupted_run():
 
 
 def test_reads_during_training_are_safe_and_training_is_untouched():
-    X, y, a = problem()
-    TrainingJob(a, steps(a, X, y, n_epochs=5)).run()
-    _, _, b = problem()
+    expected = undisturbed(5)
+    X, y, b = problem()
     job = TrainingJob(b, steps(b, X, y, n_epochs=5, delay=0.001))
     job.start()
     reads = refused = 0
@@ -90,8 +112,7 @@ def test_reads_during_training_are_safe_and_training_is_untouched():
             assert not job.running  # allowed only once the job has ended
     job.join()
     assert reads > 0 and refused > 0 and job.state == "finished"
-    for p, q in zip(weights(a), weights(b)):
-        np.testing.assert_array_equal(p, q)
+    assert_weights(expected, b)
 
 
 def test_a_paused_job_lets_the_notebook_use_the_model():
@@ -165,22 +186,124 @@ def test_bad_arguments_are_named(kwargs, match):
 
 def test_one_model_cannot_be_trained_by_two_running_jobs():
     X, y, m = problem()
-    job = TrainingJob(m, steps(m, X, y, delay=0.002))
-    job.start()
-    try:
-        with pytest.raises(RuntimeError, match="already being trained"):
-            TrainingJob(m, steps(m, X, y))
-    finally:
-        job.stop()
+    with busy_job(m, X, y), pytest.raises(RuntimeError, match="already being trained"):
+        TrainingJob(m, steps(m, X, y))
 
 
 def test_step_while_running_is_refused():
     X, y, m = problem()
-    job = TrainingJob(m, steps(m, X, y, n_epochs=50, delay=0.001))
+    with busy_job(m, X, y) as job, pytest.raises(RuntimeError, match="pause"):
+        job.step()
+    assert not job.running
+
+
+# ---- issue 16, row 1: a model being trained is safe to read --------------------------------
+def test_nnlib_predict_and_evaluate_during_training_leave_it_bit_identical():
+    # row 1: a notebook cell called predict on the dashboard's model while it trained; both
+    # wrote into the same layers. Training crashed or its weights drifted by 0.05.
+    expected = undisturbed(5)
+    X, y, b = problem()
+    job = TrainingJob(b, steps(b, X, y, n_epochs=5, delay=0.001))
     job.start()
-    try:
-        with pytest.raises(RuntimeError, match="pause"):
-            job.step()
-    finally:
-        job.stop()
-    assert threading.active_count() >= 1
+    reads = 0
+    while job.running or reads < 3:
+        out = nnlib.predict(b, X, batch_size=64)
+        acc = nnlib.evaluate(b, X, y)
+        assert out.shape == (200, 2) and np.all(np.isfinite(out)) and 0 <= acc <= 1
+        reads += 1
+    job.join()
+    assert job.state == "finished" and job.error is None and reads >= 3
+    assert_weights(expected, b)
+
+
+def test_fit_on_a_model_a_job_is_training_is_refused_before_anything_changes():
+    X, y, m = problem()
+    with busy_job(m, X, y), pytest.raises(RuntimeError, match="trained in the background"):
+        nnlib.fit(m, nnlib.CrossEntropyLoss(), SGD(m.parameters(), lr=0.1), X, y, progress=False)
+
+
+def test_loading_weights_into_a_training_model_waits_for_the_step(tmp_path):
+    X, y, m = problem()
+    nnlib.models.mlp([2, 16, 2], rng=5).save(tmp_path / "w.npz")
+    with busy_job(m, X, y) as job:
+        m.load(tmp_path / "w.npz")  # swapped between two steps, never in the middle of one
+    assert job.error is None
+
+
+# ---- issue 16, row 16: stop, restart and redraw semantics -----------------------------------
+def test_stop_after_the_run_finished_is_harmless_and_does_not_redraw():
+    X, y, m = problem()
+    calls = []
+    job = TrainingJob(m, steps(m, X, y, n_epochs=1), on_update=lambda j: calls.append(j.state))
+    job.run()
+    assert job.state == "finished" and not job.stopped
+    n = len(calls)
+    job.stop()
+    job.stop()
+    assert job.state == "finished" and not job.stopped and len(calls) == n
+
+
+def test_start_on_a_stopped_job_runs_no_step_even_from_pause():
+    X, y, m = problem()
+    job = TrainingJob(m, steps(m, X, y, delay=0.002))
+    job.start()
+    job.pause()
+    job.stop()
+    n = job.n_steps
+    assert job.start() is False and job.step(5) == 0
+    time.sleep(0.02)
+    assert job.n_steps == n and job.stopped and not job.running
+
+
+def test_stop_tells_on_update_so_a_widget_can_redraw():
+    X, y, m = problem()
+    seen = []
+    job = TrainingJob(m, steps(m, X, y), on_update=lambda j: seen.append((j.state, j.stopped)))
+    job.step(2)
+    job.stop()
+    assert seen[-1] == ("finished", True)
+
+
+def test_stop_closes_the_steps_generator():
+    X, y, m = problem()
+    closed = []
+
+    def gen():
+        try:
+            yield from steps(m, X, y)
+        finally:
+            closed.append(True)
+
+    job = TrainingJob(m, gen())
+    job.step(1)
+    job.stop()
+    assert closed == [True]
+
+
+def test_restart_right_after_a_non_waiting_pause_keeps_running():
+    X, y, m = problem()
+    job = TrainingJob(m, steps(m, X, y, n_epochs=20, delay=0.001))
+    job.start()
+    time.sleep(0.01)
+    job.pause(wait=False)
+    assert job.start() is True
+    time.sleep(0.02)
+    assert job.running  # the old thread's exit did not leave the job paused
+    job.stop()
+
+
+def test_a_paused_job_cannot_resume_once_another_job_trains_its_model():
+    X, y, m = problem()
+    first = TrainingJob(m, steps(m, X, y, delay=0.001))
+    first.step(1)
+    with busy_job(m, X, y, name="the second job"), pytest.raises(RuntimeError, match="by the second job"):
+        first.start()
+    assert first.start() is True  # free again once the other job is done
+    first.stop()
+
+
+def test_a_step_that_returns_garbage_fails_clearly():
+    X, y, m = problem()
+    job = TrainingJob(m, iter(["fast"]))
+    job.step()
+    assert job.state == "failed" and "a step returned 'fast'" in str(job.error)

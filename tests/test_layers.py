@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -53,8 +55,9 @@ def test_sequential_mlp_gradcheck_batch_of_one():
 
 def test_gradcheck_detects_a_wrong_backward():
     class Broken(nnlib.Tanh):
-        def df(self):
-            return 1 - self._y  # forgot to square
+        @staticmethod
+        def df(x, y):
+            return 1 - y  # forgot to square
     assert gradcheck(Broken(), np.random.default_rng(0).standard_normal((3, 4))) > 1e-2
 
 
@@ -174,3 +177,118 @@ def test_repr_is_one_line_per_layer():
     text = repr(nnlib.models.mlp([2, 3, 1], activation="tanh"))
     assert "(0): Linear(in_features=2, out_features=3, bias=True)" in text
     assert "(1): Tanh()" in text
+
+
+# ---- misuse: clear errors, nothing changed (issue 16, rows 6, 14, 15) ---------------------
+LAYERS = {
+    "Linear": lambda: nnlib.Linear(4, 3, rng=0), "ReLU": nnlib.ReLU, "Sigmoid": nnlib.Sigmoid,
+    "Tanh": nnlib.Tanh, "LeakyReLU": nnlib.LeakyReLU, "ELU": nnlib.ELU, "Identity": nnlib.Identity,
+    "Dropout": lambda: nnlib.Dropout(0.5, rng=0), "Flatten": nnlib.Flatten,
+}
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("bad_shape", [(1, 4), (5, 3), (5, 4, 1), (4,)])
+def test_backward_with_a_wrong_gradient_shape_changes_nothing(name, bad_shape):
+    # row 6: Linear added broadcast garbage into weight.grad before numpy's matmul error;
+    # ReLU silently broadcast a (1, 4) gradient to (5, 4)
+    layer = LAYERS[name]()
+    y = layer(np.random.default_rng(0).standard_normal((5, 4)))
+    if bad_shape == y.shape:
+        bad_shape = (5, 4, 2)
+    grads = [p.grad.copy() for p in layer.parameters()]
+    with pytest.raises(ValueError, match=rf"{name}\.backward: argument 'grad_y' expected shape \({y.shape[0]}, "):
+        layer.backward(np.ones(bad_shape))
+    assert all(np.array_equal(p.grad, g) for p, g in zip(layer.parameters(), grads))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_backward_before_forward_says_so(name):
+    # row 15: AttributeError '_x'
+    with pytest.raises(RuntimeError, match=rf"{name}\.backward: call forward\(\) before backward\(\)"):
+        LAYERS[name]().backward(np.ones((5, 4)))
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_an_empty_batch_gives_an_empty_output_and_gradient(name):
+    # row 14: Flatten()(np.ones((0, 2))) raised a reshape error
+    layer = LAYERS[name]()
+    y = layer(np.ones((0, 4)))
+    assert y.shape[0] == 0 and y.ndim == 2
+    assert layer.backward(np.ones(y.shape)).shape == (0, 4)
+
+
+def test_flatten_of_an_empty_image_batch():
+    assert nnlib.Flatten()(np.ones((0, 1, 28, 28))).shape == (0, 784)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: nnlib.Linear(2, 3, rng="abc"),
+     "Linear: argument 'rng' must be None, a non-negative int seed or a numpy Generator, got 'abc'"),
+    (lambda: nnlib.Linear(2, 3, rng=-1), "Linear: argument 'rng'"),
+    (lambda: nnlib.Linear(2, 3, bias="no"), "Linear: argument 'bias' must be True or False, got 'no'"),
+    (lambda: nnlib.Dropout(0.5, rng=1.5), "Dropout: argument 'rng'"),
+    (lambda: nnlib.models.mlp(5),
+     "mlp: argument 'sizes' must be a sequence of layer sizes such as \\[2, 8, 1\\], got 5"),
+    (lambda: nnlib.models.mlp([2, 3], rng="abc"), "mlp: argument 'rng'"),
+    (lambda: nnlib.models.mlp([2, 3], activation="softmax"), "mlp: argument 'activation' must be one of"),
+    (lambda: nnlib.models.mlp([2, 3], activation=[1, 2]), "mlp: argument 'activation' must be one of"),  # fuzz
+])
+def test_bad_constructor_arguments_are_named(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_dropout_of_an_infinite_input_is_nan_without_numpy_warnings():
+    # found by fuzzing: numpy's "invalid value" warning leaked; PyTorch gives NaN silently
+    layer = nnlib.Dropout(0.5, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = layer(np.full((50, 2), np.inf))
+    assert np.isnan(y).any() and np.isinf(y).any()
+
+
+def test_a_ragged_list_is_named():
+    with pytest.raises(ValueError, match="Linear.forward: argument 'x' is a ragged nested list"):
+        nnlib.Linear(2, 1)([[1.0, 2.0], [3.0]])
+
+
+def test_layers_reject_complex_and_object_input():
+    with pytest.raises(TypeError, match="ReLU.forward: argument 'x' must hold real numbers"):
+        nnlib.ReLU()(np.ones(3, dtype=complex))
+    with pytest.raises(TypeError, match="must hold real numbers"):
+        nnlib.Linear(1, 1)(np.array([[None]]))
+
+
+# ---- nnlib.functional: the one home of the activation maths ------------------------------
+@pytest.mark.parametrize("name", list(nnlib.functional.ACTIVATIONS))
+def test_each_activation_derivative_matches_central_differences(name):
+    f, df = nnlib.functional.activation(name)
+    x = away_from_kinks((200,), 3) * 3
+    h = 1e-6
+    np.testing.assert_allclose(df(x, f(x)), (f(x + h) - f(x - h)) / (2 * h), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", list(nnlib.functional.ACTIVATIONS))
+def test_layers_compute_what_the_table_says(name):
+    layer = nnlib.layers.ACTIVATION_LAYERS[name]()
+    f, df = nnlib.functional.ACTIVATIONS[name]
+    x = np.random.default_rng(0).standard_normal((4, 5))
+    g = np.random.default_rng(1).standard_normal((4, 5))
+    np.testing.assert_array_equal(layer(x), f(x))
+    np.testing.assert_array_equal(layer.backward(g), g * df(x, f(x)))
+
+
+def test_unknown_activation_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"activation: argument 'name' must be one of \['relu'"):
+        nnlib.functional.activation("swish")
+
+
+def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log():
+    z = np.array([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]])
+    with np.errstate(over="raise", invalid="raise"):
+        p = nnlib.functional.softmax(z)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.log(p[1]), nnlib.functional.log_softmax(z)[1])
+    assert nnlib.functional.softmax(np.zeros((2, 3), np.float32)).dtype == np.float32
+    assert nnlib.functional.softmax(np.zeros((0, 3))).shape == (0, 3)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,74 @@ def test_bce_rejects_values_outside_unit_interval():
 def test_column_scores_accept_flat_targets():
     v = nnlib.MSELoss()(np.zeros((3, 1)), np.ones(3))
     assert v == 1.0
+
+
+# ---- misuse (issue 16, rows 10, 14, 15) ---------------------------------------------------
+@pytest.mark.parametrize("loss, pred, target, match", [
+    # row 10: a NaN prediction gave nan, a target of 2.0 gave 0.693; PyTorch refuses both
+    (nnlib.BCELoss(), [[np.nan], [0.5]], [[1.0], [0.0]],
+     r"BCELoss: argument 'pred' must hold values in \[0, 1\], got nan"),
+    (nnlib.BCELoss(), [[0.5]], [[2.0]], r"BCELoss: argument 'target' must hold values in \[0, 1\], got 2"),
+    (nnlib.BCELoss(), [[0.5]], [[np.nan]], r"BCELoss: argument 'target' must hold values in \[0, 1\], got nan"),
+    (nnlib.BCEWithLogitsLoss(), [[3.0]], [[-1.0]],
+     r"BCEWithLogitsLoss: argument 'target' must hold values in \[0, 1\]"),
+    # row 15: K = 0 said "labels in [0, -1]"
+    (nnlib.CrossEntropyLoss(), np.zeros((2, 0)), [0, 0],
+     r"argument 'pred' expected logits of shape \(N, K\) with K >= 1"),
+    (nnlib.CrossEntropyLoss(), np.zeros((2, 3)), 1,
+     r"argument 'target' expected integer labels of shape \(N,\), got shape \(\)"),
+    (nnlib.CrossEntropyLoss(), np.zeros((2, 3)), np.eye(3)[[0, 1]], r"one-hot rows\? pass y.argmax\(axis=1\)"),
+    (nnlib.MSELoss(), [[1.0, 2.0], [3.0]], [[1.0, 2.0]], "MSELoss: argument 'pred' is a ragged nested list"),
+])
+def test_bad_predictions_and_targets_are_refused_by_name(loss, pred, target, match):
+    with pytest.raises(ValueError, match=match):
+        loss(pred, target)
+
+
+@pytest.mark.parametrize("loss", [nnlib.MSELoss(), nnlib.BCELoss(), nnlib.BCEWithLogitsLoss(),
+                                  nnlib.CrossEntropyLoss(), nnlib.HingeLoss()])
+def test_backward_before_the_loss_says_so(loss):
+    # row 15: AttributeError '_diff' / '_p' / ...
+    name = type(loss).__name__
+    with pytest.raises(RuntimeError, match=rf"{name}\.backward: call the loss first"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("loss, pred, target", [
+    (nnlib.MSELoss(), np.zeros((0, 3)), np.zeros((0, 3))),
+    (nnlib.BCELoss(), np.zeros((0, 1)), np.zeros((0, 1))),
+    (nnlib.BCEWithLogitsLoss(), np.zeros((0, 1)), np.zeros((0, 1))),
+    (nnlib.CrossEntropyLoss(), np.zeros((0, 3)), np.zeros(0, dtype=int)),
+    (nnlib.HingeLoss(), np.zeros(0), np.zeros(0)),
+])
+def test_an_empty_batch_is_nan_as_in_pytorch_without_warnings(loss, pred, target):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(loss(pred, target))
+        assert loss.backward().shape == pred.shape
+
+
+def test_bce_accepts_the_ends_of_the_unit_interval():
+    assert nnlib.BCELoss()(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])) < 1e-10
+
+
+def test_bce_of_float32_probabilities_at_0_and_1_is_finite_as_in_pytorch():
+    # found by fuzzing: 1 - 1e-12 rounds to 1 in float32, so the clip gave 0·log 0 = NaN;
+    # PyTorch clamps each log at -100
+    loss = nnlib.BCELoss()
+    p = np.array([[1.0], [0.0], [1.0]], np.float32)
+    assert loss(p, np.array([[0.0], [1.0], [1.0]])) == pytest.approx(200 / 3)
+    assert np.all(np.isfinite(loss.backward()))
+
+
+def test_bce_matches_pytorch_at_the_edges_when_installed():
+    torch = pytest.importorskip("torch")
+    p = np.array([[0.0], [1.0], [0.3], [1e-30], [1 - 1e-9]])
+    y = np.array([[1.0], [0.0], [1.0], [0.0], [0.5]])
+    loss = nnlib.BCELoss()
+    value = loss(p, y)
+    tp = torch.tensor(p, requires_grad=True)
+    expected = torch.nn.BCELoss()(tp, torch.tensor(y))
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), tp.grad.numpy(), rtol=1e-6)

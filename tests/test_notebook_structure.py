@@ -114,7 +114,8 @@ def test_opens_with_a_title_then_the_setup_cell(path):
     code = _code_cells(nb)
     assert code, f"{path.name} has no code"
     assert _src(code[0][1]).strip("\n") == setup_cell(), (
-        f"{path.name}: the first code cell must be exactly the setup cell in CONTRIBUTING.md")
+        f"{path.name}: the first code cell must be exactly the setup cell in CONTRIBUTING.md "
+        "(python scripts/sync_setup_cell.py writes it)")
 
 
 def test_notebooks_are_numbered_in_sequence():

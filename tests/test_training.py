@@ -184,7 +184,8 @@ def test_nan_in_X_is_refused_by_name():
 
 def test_wrong_feature_count_names_expected_and_actual():
     model, loss, opt, X, y = _args()
-    with pytest.raises(ValueError, match=r"expected shape \(N, 2\), got \(1, 3\)"):
+    with pytest.raises(ValueError, match=r"fit: argument 'X' has rows of shape \(3,\), which the model refuses: "
+                                         r"Linear.forward: argument 'x' expected shape \(N, 2\)"):
         nnlib.fit(model, loss, opt, np.ones((4, 3)), y, progress=False)
 
 
@@ -220,3 +221,181 @@ def test_evaluate_rejects_mismatched_lengths():
     model, _, _, X, y = _args()
     with pytest.raises(ValueError, match="expected 4 labels"):
         nnlib.evaluate(model, X, y[:2])
+
+
+# ---- misuse (issue 16, rows 4, 5, 9, 11, 14, 15) ------------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda m, X, y: nnlib.predict(m, X, batch_size=-5),
+    lambda m, X, y: nnlib.predict(m, X, batch_size=0),
+    lambda m, X, y: nnlib.predict(m, X, batch_size=2.5),
+    lambda m, X, y: nnlib.evaluate(m, X, y, batch_size=-1),
+])
+def test_a_bad_batch_size_is_named(call):
+    # row 4: an empty (0,) array; numpy's "range() arg 3 must not be zero"; a broadcast error
+    model, _, _, X, y = _args()
+    with pytest.raises(ValueError, match="argument 'batch_size' must be"):
+        call(model, X, y)
+
+
+def test_predict_on_zero_rows_keeps_the_output_width():
+    # row 14: shape (0,) instead of (0, K)
+    model, _, _, X, y = _args()
+    assert nnlib.predict(model, X[:0]).shape == (0, 2)
+    assert nnlib.predict(model, X, batch_size=3).shape == (4, 2)
+
+
+@pytest.mark.parametrize("y, match", [
+    # row 9: one-hot labels gave a broadcast error, 0.3 a silent 0.0
+    (np.eye(2)[[0, 1, 1, 0]], r"expected integer labels of shape \(N,\), got shape \(4, 2\) \(one-hot rows\?"),
+    (np.array([0.3, 1.0, 1.0, 0.0]), "expected integer class labels, got non-integer values"),
+    (np.array([0, 1, 2, 0]), r"expected labels in \[0, 1\], got values from 0 to 2"),
+    # row 14: a 0-d y said "len() of unsized object"
+    (np.array(1), "expected one label per row of X, got a single value"),
+])
+def test_evaluate_checks_labels_as_fit_does(y, match):
+    model, _, _, X, _ = _args()
+    with pytest.raises(ValueError, match="evaluate: argument 'y' " + match):
+        nnlib.evaluate(model, X, y)
+
+
+def test_evaluate_on_empty_input_is_refused():
+    # row 9: nan plus a RuntimeWarning
+    model, _, _, X, y = _args()
+    with pytest.raises(ValueError, match="evaluate: argument 'X' is empty"):
+        nnlib.evaluate(model, X[:0], y[:0])
+
+
+def test_evaluate_one_output_with_column_or_pm1_labels():
+    X, y = nnlib.datasets.xor()
+    model = nnlib.models.mlp([2, 4, 1], output_activation="sigmoid", rng=1)
+    a = nnlib.evaluate(model, X, y)
+    assert nnlib.evaluate(model, X, y.reshape(-1, 1)) == a
+    with pytest.raises(ValueError, match=r"expected labels in \{0, 1\} or \{-1, \+1\} for a model with one output"):
+        nnlib.evaluate(model, X, np.array([0, 1, 2, 1]))
+
+
+def _fit_refused(match, exc=(ValueError, TypeError), **kwargs):
+    model, loss, opt, X, y = _args()
+    before = [p.value.copy() for p in model.parameters()]
+    seen = []
+
+    class Spy(nnlib.Callback):
+        def on_batch_end(self, state):
+            seen.append(state.batch)
+
+    if isinstance(kwargs.get("callbacks", []), list):
+        kwargs["callbacks"] = kwargs.get("callbacks", []) + [Spy()]
+    kwargs.setdefault("progress", False)
+    with pytest.raises(exc, match=match):
+        nnlib.fit(model, loss, opt, kwargs.pop("X", X), kwargs.pop("y", y), **kwargs)
+    assert _unchanged(model, before) and seen == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    # row 11: a full epoch then AttributeError; silently ignored; SeedSequence's error
+    (dict(scheduler="cos"), r"fit: argument 'scheduler' must be an nnlib LRScheduler such as StepLR"),
+    (dict(callbacks=[object()]), r"fit: argument 'callbacks'\[0\] must be an nnlib.Callback"),
+    (dict(callbacks=nnlib.EarlyStopping()), "fit: argument 'callbacks' must be a list of Callbacks"),
+    (dict(early_stopping=5),
+     r"fit: argument 'early_stopping' must be an nnlib EarlyStopping such as EarlyStopping\(patience=5\), got 5"),
+    (dict(seed="a"), "fit: argument 'seed' must be None, a non-negative int seed or a numpy Generator, got 'a'"),
+    (dict(seed=-1), "fit: argument 'seed'"),
+    (dict(clip_grad_norm=-1.0), "ClipGradNorm: argument 'max_norm' must be > 0"),
+    (dict(progress="yes"), "fit: argument 'progress' must be True or False"),
+    (dict(shuffle=None), "fit: argument 'shuffle' must be True or False"),
+    (dict(y=np.array(1)), "fit: argument 'y' expected 4 rows .*, got a single value"),
+    (dict(y=[[0], [1, 1], [1], [0]]), "fit: argument 'y' is a ragged nested list"),
+    (dict(early_stopping=nnlib.EarlyStopping(monitor="val_loss")), r"needs fit\(\.\.\., validation="),
+    (dict(early_stopping=(es := nnlib.EarlyStopping()), callbacks=[es]), "fit: the same callback is given twice"),
+])
+def test_bad_fit_arguments_are_refused_before_training(kwargs, match):
+    _fit_refused(match, **kwargs)
+
+
+@pytest.mark.parametrize("yv, match", [
+    # row 11: the error was about a one-row probe and never named validation[1]
+    (np.array([0, 1, 5, 0]), r"fit: argument 'validation\[1\]' expected labels in \[0, 1\], got values from 0 to 5"),
+    (np.array([0.5, 1, 1, 0]), r"fit: argument 'validation\[1\]' expected integer class labels"),
+    (np.eye(2)[[0, 1, 1, 0]], r"fit: argument 'validation\[1\]' expected integer labels of shape \(N,\)"),
+])
+def test_bad_validation_labels_are_named(yv, match):
+    X, _ = nnlib.datasets.xor()
+    _fit_refused(match, validation=(X, yv))
+
+
+def test_regression_targets_of_the_wrong_width_are_named():
+    X, y = nnlib.datasets.function_samples("square", n=10)
+    model = nnlib.models.mlp([1, 4, 1], rng=0)
+    with pytest.raises(ValueError, match=r"fit: argument 'y' does not fit the model's output: MSELoss"):
+        nnlib.fit(model, nnlib.MSELoss(), SGD(model.parameters(), lr=0.1), X, np.ones((10, 3)), progress=False)
+
+
+def test_one_early_stopping_chooses_its_curve_at_every_fit():
+    # row 5: the first fit fixed the watched curve for good
+    X, y = nnlib.datasets.moons(60, seed=0)
+    model = nnlib.models.mlp([2, 8, 2], rng=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    es = nnlib.EarlyStopping(patience=2)
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=2, progress=False, callbacks=[es])
+    assert es.watching == "loss" and es.monitor is None
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=2, progress=False, callbacks=[es],
+              validation=(X, y))
+    assert es.watching == "val_loss"
+    h = nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=2, progress=False, early_stopping=es)
+    assert es.watching == "loss" and h.epochs == 2  # no KeyError 'val_loss' after an epoch
+
+
+def test_callback_hooks_run_in_order_and_shortcuts_are_callbacks():
+    X, y = nnlib.datasets.moons(20, seed=0)
+    model = nnlib.models.mlp([2, 4, 2], rng=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    calls = []
+
+    class Log(nnlib.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_"):
+                calls.append(name)
+            return object.__getattribute__(self, name)
+
+    norms = []
+
+    class Norm(nnlib.Callback):
+        def on_after_backward(self, state):
+            norms.append(np.sqrt(sum(np.sum(p.grad**2) for p in state.optimizer.params)))
+
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=1, batch_size=10, progress=False,
+              callbacks=[Log(), Norm()], clip_grad_norm=1e-3)
+    assert calls == ["on_train_begin", "on_epoch_begin"] + ["on_after_backward", "on_batch_end"] * 2 + [
+        "on_epoch_end", "on_train_end"]
+    assert max(norms) <= 1e-3 * (1 + 1e-6)  # the clipping callback ran first
+
+
+def test_an_object_with_hook_methods_is_accepted_without_subclassing():
+    X, y = nnlib.datasets.xor()
+    model = nnlib.models.mlp([2, 2, 2], rng=0)
+    seen = []
+
+    class Recorder:  # duck-typed, as older notebooks wrote them
+        def on_batch_end(self, state):
+            seen.append(state.batch_loss)
+
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), X, y, epochs=2, batch_size=2,
+              progress=False, callbacks=[Recorder()])
+    assert len(seen) == 4
+
+
+def test_a_sigmoid_output_that_becomes_nan_stops_with_the_warning():
+    # BCELoss refuses NaN probabilities (as PyTorch); fit reports a NaN output as a divergence
+    X, y = nnlib.datasets.moons(100, seed=0)
+    model = nnlib.models.mlp([2, 8, 1], output_activation="sigmoid", rng=0)
+
+    class Spoil(nnlib.Callback):
+        def on_epoch_end(self, state):
+            state.model.layers[0].weight.value[0, 0] = np.nan
+
+    with pytest.warns(RuntimeWarning, match=r"the loss became nan at epoch 2, batch 1"):
+        h = nnlib.fit(model, nnlib.BCELoss(), SGD(model.parameters(), lr=0.1), X, y.astype(float),
+                      epochs=3, progress=False, callbacks=[Spoil()])
+    assert h.diverged and h.epochs == 1
+    with pytest.raises(ValueError, match="fit: argument 'model' has NaN or infinite values in parameter '0.weight'"):
+        nnlib.fit(model, nnlib.BCELoss(), SGD(model.parameters(), lr=0.1), X, y.astype(float), progress=False)

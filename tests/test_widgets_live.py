@@ -194,3 +194,62 @@ def test_live_displays_as_its_widget_holding_controls_figure_and_text():
     shown = list(descendants(live.widget))
     for part in [live.image, live.message, live.preset, *live.controls.values()]:
         assert any(part is w for w in shown)
+
+
+def test_an_axes_that_is_off_is_not_painted_over_the_figure():
+    fig, (ax, off) = viz.figure(1, 2, figsize=(6, 3))
+    off.axis("off")
+    text = off.text(0.5, 0.5, "", ha="center")
+    (line,) = ax.plot([0, 1], [0, 1])
+
+    def draw(k):
+        line.set_ydata([0, k])
+        text.set_text(f"k = {k}")
+
+    live = Live(draw, fig, k=slider(1.0, 0.0, 2.0, 0.5))
+    live.set(k=0.5)
+    live.set(k=1.5)
+    assert not live.last_full and not any(a is off.patch for a in live._renderer.animated)
+
+
+def test_equal_zorder_artists_keep_the_order_of_a_full_render():
+    fig, ax = viz.figure()
+    first = ax.scatter([0.5], [0.5], s=2000, color="C0")
+    second = ax.scatter([0.5], [0.5], s=2000, color="C1")  # drawn on top: added later
+
+    def draw(size):
+        second.set_sizes([size])
+        first.set_sizes([size])
+
+    live = Live(draw, fig, size=slider(2000.0, 1000.0, 3000.0, 500.0))
+    live.set(size=2500.0)
+    live.set(size=3000.0)
+    order = [a for a in live._renderer.animated if a is first or a is second]
+    assert order == [first, second]
+
+
+def test_a_stored_picture_is_not_a_full_render():
+    live, _, _ = sine_widget(cache=True)
+    live.set(freq=2.0)
+    live.set(freq=1.0)  # seen at construction: stored
+    assert not live.last_full
+
+
+def test_a_draw_that_clears_its_axes_still_shows_its_artists():
+    fig, ax = viz.figure(figsize=(4, 3))
+
+    def draw(level):
+        ax.clear()
+        ax.axhspan(0, level, color="black")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+
+    live = Live(draw, fig, level=slider(0.5, 0.1, 0.9, 0.1))
+    live.set(level=0.8)
+    live.set(level=0.7)
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(live.png)).convert("L"))
+    assert (pixels < 50).mean() > 0.2  # the black span shows: the new axes patch is not drawn over it

@@ -19,9 +19,11 @@ it renders as little as it can:
 
 - **Blitting, found out by itself.** After ``draw`` ran, the artists it changed are marked
   stale by matplotlib. The first time an artist changes, the whole figure is rendered with
-  it left out, and that picture is kept as a background; from then on a redraw pastes the
-  background and draws only the changed artists on top. A changed axis (new limits, new
-  ticks) or an artist added or removed renders everything again.
+  it left out, together with everything drawn above it in its axes (points over a shaded
+  area, spines, ticks), and that picture is kept as a background; from then on a redraw
+  pastes the background and draws only those artists on top, in a full render's order.
+  New axis limits, an artist added or removed, or a change to anything else renders
+  everything again.
 - **A frozen layout.** ``draw`` runs once before the first render, so titles and labels
   already hold text when the layout is computed; the layout is then fixed, so text that
   changes later never makes the axes jump (and the background stays valid).
@@ -41,7 +43,6 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 __all__ = ["Live", "checkbox", "dropdown", "int_slider", "log_slider", "slider"]
@@ -106,6 +107,11 @@ def _candidates(fig):
     return found
 
 
+def _patch(artist, fig) -> bool:
+    """An axes' background patch: drawn first, under everything, so never blitted."""
+    return any(artist is ax.patch for ax in fig.axes)
+
+
 def _png(rgba: np.ndarray) -> bytes:
     from PIL import Image  # matplotlib depends on Pillow
 
@@ -125,6 +131,7 @@ class _Renderer:
         self.background = None
         self.key = None
         self.members = None
+        self.artists = []  # the last full render's artists, alive so that their ids stay theirs
         self.last_full = True
 
     def _view_key(self):
@@ -132,17 +139,27 @@ class _Renderer:
 
     def render(self) -> bytes:
         artists = _candidates(self.fig)
-        members = {id(a) for a in artists}
+        members = {id(a) for a in artists}  # compared while self.artists keeps the old ones alive
         # on the first render everything is new (stale): render it all as background
         changed = [a for a in artists if a.stale] if self.members is not None else []
         blit = (self.background is not None and members == self.members and self._view_key() == self.key
                 and all(any(a is b for b in self.animated) for a in changed))
         if not blit:
-            # what changed now joins the animated artists, unless it is an axis (ticks): those
-            # change with limits and belong in the background
+            # what changed now joins the animated artists, and so does everything drawn above
+            # it in its axes (a shaded area that moves must not cover the points, spines and
+            # ticks over it); an axes' background patch stays in the background, under all
             keep = [a for a in self.animated if id(a) in members]
-            keep += [a for a in changed if not isinstance(a, Axis) and not any(a is b for b in keep)]
-            self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder()))
+            keep += [a for a in changed if not _patch(a, self.fig) and not any(a is b for b in keep)]
+            lowest = {}
+            for a in keep:
+                if a.axes is not None:
+                    lowest[id(a.axes)] = min(lowest.get(id(a.axes), np.inf), a.get_zorder())
+            keep += [a for a in artists if a.axes is not None and id(a.axes) in lowest
+                     and a.get_zorder() >= lowest[id(a.axes)] and not _patch(a, self.fig)
+                     and not any(a is b for b in keep)]
+            # drawn in the order a full render uses: axes by axes, by z-order, then as added
+            position = {id(a): i for i, a in enumerate(artists)}
+            self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder(), position[id(a)]))
             for a in self.animated:
                 a.set_animated(True)
             try:
@@ -150,8 +167,14 @@ class _Renderer:
             finally:
                 for a in self.animated:
                     a.set_animated(False)
+            # what a full render leaves undrawn (empty texts, the patch of an axes that is off)
+            # stays marked stale; it is in the background as it is, so it is not "changed"
+            animated = {id(a) for a in self.animated}
+            for a in artists:
+                if id(a) not in animated:
+                    a.stale = False
             self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-            self.key, self.members = self._view_key(), members
+            self.key, self.members, self.artists = self._view_key(), members, artists
         else:
             self.canvas.restore_region(self.background)
         for a in self.animated:
@@ -220,6 +243,7 @@ class Live:
         self._lock = threading.RLock()  # a training thread and a slider may both redraw
         self._pngs: dict = {}
         self._quiet = False
+        self._stored = False
         self.png, self.text, self.last_ms = b"", "", float("nan")
         self.timings: list[float] = []
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
@@ -297,7 +321,8 @@ class Live:
         with self._lock:
             t0 = time.perf_counter()
             key = tuple(self.values.items()) if self.cache else None
-            if key is not None and key in self._pngs:
+            self._stored = key is not None and key in self._pngs
+            if self._stored:
                 self.png, self.text = self._pngs[key]
             else:
                 self.text = self._call_draw() if text is None else text
@@ -313,8 +338,8 @@ class Live:
 
     @property
     def last_full(self) -> bool:
-        """Whether the last render drew the whole figure (False: blitted or stored)."""
-        return self._renderer is None or self._renderer.last_full
+        """Whether the last redraw rendered the whole figure (False: blitted or a stored picture)."""
+        return not self._stored and (self._renderer is None or self._renderer.last_full)
 
     def _ipython_display_(self):
         from IPython.display import display

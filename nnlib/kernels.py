@@ -1,0 +1,556 @@
+"""Tuned kernels behind Conv2d, MaxPool2d and AvgPool2d: the fast path, and why it is fast.
+
+The readable definitions are in :mod:`nnlib.conv_reference` (loops) and the documented
+im2col path in :mod:`nnlib.conv`; the tests hold every function here equal to them (float64
+and float32, generated shapes) and gradcheck every backward in float64.
+
+Measurements that justify each trick. 2-core AMD EPYC (Zen 2, AVX2), numpy 2.4.6 +
+OpenBLAS 0.3.31, float32, LeNet-5, batch 64; CPU microseconds (``time.thread_time``,
+best of 5-7) per half batch of 32 images unless said; the machine was shared (load 4-9),
+so compare the numbers within a line, not across lines.
+
+1. Two halves of every batch, one per thread (:func:`run_halves`). numpy releases the GIL
+   inside its loops and BLAS calls but runs each on one core; PyTorch uses both. The batch
+   is always split the same way (images [0, ceil(N/2)) and the rest) whatever the number
+   of threads, and the halves' weight gradients are added in that order: 1 or 2 threads
+   give the same bits (tested). The caller takes the second half back when the worker has
+   not started it, so on a busy machine two threads cost no more than one.
+2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**19 per call).
+   With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole batch) costs 23,090 CPU-µs
+   as single products and 7,325 cut: on these thin matrices (6 or 16 rows) two BLAS
+   threads mostly spin, and they would fight our halves for the two cores. The cut is one
+   product per image (C3: 16·150·140 multiply-adds), all handed to numpy as one batched
+   matmul, so the loop runs in C (:func:`matmul_images`): C3's product 621 with a Python
+   loop over column slices -> 531 (one unthreaded product: 498); dW 704 -> 598 (538). In
+   return the results do not depend on OPENBLAS_NUM_THREADS (tested); a plain float32
+   (64, 400) @ (400, 120), as in a Linear layer, does (:func:`matmul` is the fix).
+3. Channel-major memory (C, N, H, W): the product ``W @ cols`` is already the next layer's
+   memory, pooling keeps that order, and no layer transposes its input.
+4. Stride 1 on a "row grid" (:class:`_RowGrid`): one patch-matrix column per (output row,
+   padded input column), so unfolding is one contiguous run of H_out·Wp numbers per image
+   and kernel offset. Unfold: C1 265 -> 99, C3 425 -> 123; the product grows with the
+   wasted columns (C1 322 -> 366, C3 328 -> 485: 4 of 14 columns wasted); C3's unfold +
+   product + dW + input gradient: 2,932 (compact im2col layout) -> 2,125.
+5. Stride-1 col2im as kh·kw contiguous shifted adds over the flat padded grid, each image's
+   product written straight into its grid columns: C3's input gradient 1,743 (strided
+   col2im) -> 924; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
+6. Preallocated buffers, reused from batch to batch (:class:`Workspace`): patch matrix, the
+   zero-bordered padded input (its border is written once), the grid of the output
+   gradient. Outputs handed to the caller are always fresh arrays (tested), so a stored
+   feature map is never overwritten by the next batch.
+7. Max pooling over disjoint windows: one strided copy into a contiguous stack (kh, kw,
+   ...), then the maximum over the kw columns and over the kh rows, keeping the index of the
+   first maximum of each step, as small whole numbers in the data's dtype (S2, whole
+   batch, forward 2,010 with a boolean-mask assignment -> 497 with whole-array arithmetic).
+   Backward then routes the gradient without searching again: g·idx and g - g·idx, no
+   comparisons, no boolean masks to convert. S2 in a training step, CPU ms forward /
+   backward: 0.38 / 1.33 before (comparisons in backward), 0.73 / 0.81 now, in halves.
+8. No input gradient where none is needed: ``Conv2d.input_grad = False`` skips col2im
+   (PyTorch skips it for inputs that do not require grad): C1's input gradient costs 686
+   per half, about 10% of a training step.
+9. Evaluation unfolds 32 images at a time into one reused buffer instead of the whole
+   batch (predict scores 1,024 images per call: C1's patch matrix would be 100 MB).
+
+Everything stays in the input's dtype (float32 end to end).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+__all__ = [
+    "Workspace",
+    "conv2d_backward",
+    "conv2d_forward",
+    "get_num_threads",
+    "halves",
+    "matmul",
+    "pool2d_backward",
+    "pool2d_forward",
+    "set_num_threads",
+]
+
+# ---- 1. two halves, one or two threads ------------------------------------------------------
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+_state = {"threads": min(2, _cores()), "executor": None}
+_executor_lock = threading.Lock()
+_in_worker = threading.local()
+
+
+def set_num_threads(n: int) -> None:
+    """Run the two halves of each batch on ``n`` threads (1 or 2). Results do not change.
+
+    The default is 2 where the process may use 2 cores or more, else 1; the environment
+    variable ``NNLIB_NUM_THREADS`` (1 or 2) sets it at import.
+    """
+    if isinstance(n, bool) or n not in (1, 2):
+        raise ValueError(f"set_num_threads: argument 'n' must be 1 or 2, got {n!r}")
+    _state["threads"] = n
+
+
+def get_num_threads() -> int:
+    """How many threads run the halves (default: 2 on a machine with 2 or more cores)."""
+    return _state["threads"]
+
+
+if os.environ.get("NNLIB_NUM_THREADS"):
+    if os.environ["NNLIB_NUM_THREADS"].strip() not in ("1", "2"):
+        raise ValueError("nnlib.kernels: environment variable NNLIB_NUM_THREADS must be 1 or 2, "
+                         f"got {os.environ['NNLIB_NUM_THREADS']!r}")
+    set_num_threads(int(os.environ["NNLIB_NUM_THREADS"]))
+
+
+def _executor() -> ThreadPoolExecutor:
+    # One worker shared by every model: two models training in two threads both hand it
+    # their second half; each waits only for its own, so they queue but never deadlock.
+    with _executor_lock:
+        if _state["executor"] is None:
+            _state["executor"] = ThreadPoolExecutor(1, thread_name_prefix="nnlib-half",
+                                                    initializer=_mark_worker)
+        return _state["executor"]
+
+
+def _mark_worker():
+    _in_worker.active = True
+
+
+def halves(n: int) -> list[slice]:
+    """The split of a batch of n images: [0, ceil(n/2)) and the rest (one slice if n == 1)."""
+    mid = (n + 1) // 2
+    return [slice(0, mid), slice(mid, n)] if n > 1 else [slice(0, n)]
+
+
+def run_halves(fn, n: int) -> list:
+    """``[fn(half) for half in halves(n)]``, the second half offered to the worker thread.
+
+    Whichever thread gets to the second half first computes it: the caller takes it back
+    if the worker has not started it by the time the first half is done (on a busy machine
+    the worker may wait for a core), so two threads are never slower than one. Who
+    computes a half does not change its numbers.
+    """
+    parts = halves(n)
+    if len(parts) == 1 or _state["threads"] == 1 or getattr(_in_worker, "active", False):
+        return [fn(s) for s in parts]
+    claim = threading.Lock()  # held by whoever computes the second half
+
+    def second():
+        if claim.acquire(blocking=False):
+            return fn(parts[1])
+        return None
+
+    future = _executor().submit(second)
+    try:
+        first = fn(parts[0])
+    except BaseException:
+        if not claim.acquire(blocking=False):
+            wait([future])  # the worker is writing into our buffers: let it finish first
+        raise
+    if claim.acquire(blocking=False):  # the worker has not started it: do it here
+        future.cancel()
+        return [first, fn(parts[1])]
+    return [first, future.result()]
+
+
+# ---- 2. matrix products small enough to stay on the calling thread ---------------------------
+_SINGLE_THREAD_MNK = 2**19  # OpenBLAS's default GEMM_MULTITHREAD_THRESHOLD·65536·2
+
+
+def _tile(m: int, k: int, n: int) -> tuple[int, int]:
+    """Rows and columns of an output tile whose product (rows·k·cols) stays below the threshold."""
+    rows = m if m * k * 64 < _SINGLE_THREAD_MNK else max(1, _SINGLE_THREAD_MNK // (k * 64))
+    return rows, max(1, (_SINGLE_THREAD_MNK - 1) // (rows * k))
+
+
+def matmul_chunked(a, b, out) -> None:
+    """``out = a @ b`` for a (M, K) and b (K, N), tile by tile of out; each element is one
+    product over the whole of K, as in a single call."""
+    (m, k), n = a.shape, b.shape[1]
+    rows, cols = _tile(m, k, n)
+    for i in range(0, m, rows):
+        for j in range(0, n, cols):
+            np.matmul(a[i : i + rows], b[:, j : j + cols], out=out[i : i + rows, j : j + cols])
+
+
+def matmul(a, b) -> np.ndarray:
+    """``a @ b`` for 2-D a (M, K) and b (K, N) whose result does not depend on BLAS threads.
+
+    A float32 product big enough for OpenBLAS to thread (a Linear layer's (64, 400) @
+    (400, 120)) differs in its last bits between OPENBLAS_NUM_THREADS=1 and 2; cut into
+    output tiles too small to thread, it does not. (K alone above 2**19 would still thread.)
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    matmul_chunked(a, b, out)
+    return out
+
+
+def matmul_nt_chunked(a, b) -> np.ndarray:
+    """``a @ b.T`` for a (M, L) and b (K, L): a sum over L, slice by slice in a fixed order."""
+    m, k, n = a.shape[0], b.shape[0], a.shape[1]
+    step = max(1, (_SINGLE_THREAD_MNK - 1) // (m * k))
+    out = np.zeros((m, k), dtype=np.result_type(a, b))
+    for i in range(0, n, step):
+        out += a[:, i : i + step] @ b[:, i : i + step].T
+    return out
+
+
+def _by_image(mat, n):
+    """(rows, n·R) -> an (n, rows, R) view: one matrix per image."""
+    return mat.reshape(mat.shape[0], n, -1).transpose(1, 0, 2)
+
+
+def matmul_images(a, b, out, n) -> None:
+    """``out = a @ b`` with b's columns n images of R columns each: one product per image,
+    all handed to numpy at once (a batched matmul: the loop runs in C, not in Python)."""
+    if n == 0:
+        return
+    if a.shape[0] * a.shape[1] * (b.shape[1] // n) < _SINGLE_THREAD_MNK:
+        np.matmul(a, _by_image(b, n), out=_by_image(out, n))
+    else:  # an image too big for one unthreaded product
+        matmul_chunked(a, b, out)
+
+
+def matmul_nt_images(a, b, n) -> np.ndarray:
+    """``a @ b.T`` for a (M, n·R), b (K, n·R): per-image products, added image by image."""
+    if n and a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK:
+        return np.add.reduce(np.matmul(_by_image(a, n), _by_image(b, n).transpose(0, 2, 1)), axis=0)
+    return matmul_nt_chunked(a, b)
+
+
+# ---- 6. buffers reused from batch to batch -------------------------------------------------
+class Workspace:
+    """Scratch arrays of one layer, by name; re-made only when shape or dtype changes.
+
+    ``zeros=True`` arrays are zero-filled when made; callers then write only their interior,
+    so a zero border stays zero. Each layer owns its Workspace (no global state): two models
+    can train at once in two threads.
+    """
+
+    def __init__(self):
+        self._arrays = {}
+
+    def get(self, name, shape, dtype, zeros=False) -> np.ndarray:
+        a = self._arrays.get(name)
+        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+            a = (np.zeros if zeros else np.empty)(shape, dtype=dtype)
+            self._arrays[name] = a
+        return a
+
+    def clear(self) -> None:
+        self._arrays.clear()
+
+
+# ---- 3-5, 8, 9. convolution: channel-major, row grid, col2im by shifted adds --------------
+_EVAL_BLOCK = 32  # images unfolded at a time when the patches need not be kept
+
+
+class _Compact:
+    """Any stride: one patch-matrix column per output pixel (the im2col path, transposed).
+
+    Columns per image: H_out·W_out. Unfolding copies runs of W_out numbers.
+    """
+
+    def __init__(self, x_shape, kernel, stride, padding, dtype, workspace):
+        N, C, H, W = x_shape
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        self.C, self.H, self.W, self.kernel, self.stride, self.padding = C, H, W, kernel, stride, padding
+        self.Hp, self.Wp = H + 2 * ph, W + 2 * pw
+        self.H_out, self.W_out = (self.Hp - kh) // sh + 1, (self.Wp - kw) // sw + 1
+        self.R = self.H_out * self.W_out
+        self._allocate(N, dtype, workspace)
+
+    def _allocate(self, N, dtype, workspace):
+        self.xp = workspace.get("x_padded", (self.C, N, self.Hp, self.Wp), dtype, zeros=True)
+
+    def load(self, xc, s):
+        """Copy images s of xc (C, N, H, W) into the zero-bordered padded buffer."""
+        (ph, pw) = self.padding
+        self.xp[:, s, ph : ph + self.H, pw : pw + self.W] = xc[:, s]
+
+    def unfold(self, lo, hi, cols):
+        kh, kw = self.kernel
+        windows = sliding_window_view(self.xp[:, lo:hi], (kh, kw), axis=(2, 3))
+        windows = windows[:, :, :: self.stride[0], :: self.stride[1]]  # C, n, H_out, W_out, kh, kw
+        np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.H_out, self.W_out),
+                  windows.transpose(0, 4, 5, 1, 2, 3))
+
+    def output(self, y):
+        return y.reshape(y.shape[0], y.shape[1] // self.R, self.H_out, self.W_out)
+
+    def grad_columns(self, g_t, s, out):
+        """dL/dy of images s, (C_out, n, H_out, W_out), into out (C_out, n·R)."""
+        out.reshape(g_t.shape[0], -1, self.H_out, self.W_out)[...] = g_t[:, s]
+
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
+        """dL/dx of images lo:hi into grad_xt: col2im(w_matᵀ @ g), g (C_out, n·R)."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        Ho, Wo = self.H_out, self.W_out
+        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], g.shape[1]), g.dtype)
+        matmul_images(w_mat.T, g, grad_cols, hi - lo)
+        shares = grad_cols.reshape(self.C, kh, kw, hi - lo, Ho, Wo)
+        grad_xp = np.zeros((self.C, hi - lo, self.Hp, self.Wp), dtype=grad_cols.dtype)
+        for p in range(kh):
+            for q in range(kw):
+                grad_xp[:, :, p : p + sh * (Ho - 1) + 1 : sh, q : q + sw * (Wo - 1) + 1 : sw] += shares[:, p, q]
+        grad_xt[:, lo:hi] = grad_xp[:, :, ph : ph + self.H, pw : pw + self.W]
+
+
+class _RowGrid(_Compact):
+    """Stride 1: one column per (output row, padded input column), i.e. H_out·Wp per image.
+
+    Lay each padded image out flat, Hp·Wp numbers: input pixel (i + p, j + q) sits p·Wp + q
+    places after pixel (i, j). So the patch-matrix row of kernel offset (p, q) is, image by
+    image, one contiguous run of H_out·Wp numbers starting p·Wp + q places in: unfolding and
+    col2im become long contiguous copies and adds instead of runs of W_out numbers. The
+    Wp - W_out extra columns per output row (4 of 32 for LeNet's C1, 4 of 14 for C3) hold
+    products with wrapped-around pixels: the output view skips them, and backward gives
+    them a zero gradient, so they add nothing.
+    """
+
+    def _allocate(self, N, dtype, workspace):
+        self.R = self.H_out * self.Wp
+        self.L = self.Hp * self.Wp  # numbers per padded image
+        # the last image's last patches read up to kw - 1 numbers past its end: a zero tail
+        self.flat = workspace.get("x_flat", (self.C, N * self.L + self.kernel[1] - 1), dtype, zeros=True)
+        self.xp = self.flat[:, : N * self.L].reshape(self.C, N, self.Hp, self.Wp)
+
+    def _runs(self, flat, lo, n, kh, kw):
+        """(C, kh, kw, n, R) view: offset (p, q) of images lo:lo+n, one run per image."""
+        e = flat.itemsize
+        return as_strided(flat[:, lo * self.L :], (self.C, kh, kw, n, self.R),
+                          (flat.strides[0], self.Wp * e, e, self.L * e, e), writeable=False)
+
+    def unfold(self, lo, hi, cols):
+        kh, kw = self.kernel
+        np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.R), self._runs(self.flat, lo, hi - lo, kh, kw))
+
+    def output(self, y):
+        grid = y.reshape(y.shape[0], y.shape[1] // self.R, self.H_out, self.Wp)
+        return grid[:, :, :, : self.W_out]
+
+    def grad_columns(self, g_t, s, out):
+        grid = out.reshape(g_t.shape[0], -1, self.H_out, self.Wp)
+        grid[:, :, :, : self.W_out] = g_t[:, s]
+        grid[:, :, :, self.W_out :] = 0  # the wrapped-around columns get no gradient
+
+    def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
+        # col2im over the whole padded grid, so that every kernel offset's share is ONE
+        # contiguous shifted add per channel (runs of H_out·Wp numbers cost 3x more)
+        (kh, kw), (ph, pw), n = self.kernel, self.padding, hi - lo
+        L, R = self.L, self.R
+        # image by image, the product lands in the first R of its L grid columns; the rest
+        # were zeroed when the buffer was made and are never written
+        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
+        into = grad_cols.reshape(-1, n, L)[:, :, :R].transpose(1, 0, 2)  # (n, K, R), row stride n·L
+        if w_mat.size * R < _SINGLE_THREAD_MNK:
+            np.matmul(w_mat.T, _by_image(g, n), out=into)
+        else:
+            for k in range(n):
+                matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
+        shares = grad_cols.reshape(self.C, kh, kw, n * L)
+        flat = workspace.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
+        flat[:, : n * L] = shares[:, 0, 0]
+        flat[:, n * L :] = 0
+        for p in range(kh):
+            for q in range(kw):
+                if p or q:
+                    flat[:, p * self.Wp + q : p * self.Wp + q + n * L] += shares[:, p, q]
+        grid = flat[:, : n * L].reshape(self.C, n, self.Hp, self.Wp)
+        grad_xt[:, lo:hi] = grid[:, :, ph : ph + self.H, pw : pw + self.W]
+
+
+def _geometry(x_shape, kernel, stride, padding, dtype, workspace):
+    kind = _RowGrid if stride == (1, 1) else _Compact
+    return kind(x_shape, kernel, stride, padding, dtype, workspace)
+
+
+def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patches=True):
+    """Cross-correlation of x (N, C, H, W) with w_mat (C_out, C·kh·kw): (out, cache).
+
+    ``out`` is an (N, C_out, H_out, W_out) view of fresh channel-major memory. ``cache`` is
+    what :func:`conv2d_backward` needs.
+    """
+    N = x.shape[0]
+    geo = _geometry(x.shape, kernel, stride, padding, x.dtype, workspace)
+    K, R = w_mat.shape[1], geo.R
+    xc = x.transpose(1, 0, 2, 3)  # a view; contiguous when x came from another conv layer
+    cols = workspace.get("cols", (K, N * R), x.dtype) if keep_patches else None
+    y = np.empty((w_mat.shape[0], N * R), dtype=x.dtype)
+
+    def half(s):
+        geo.load(xc, s)
+        block = max(1, s.stop - s.start) if keep_patches else _EVAL_BLOCK
+        for lo in range(s.start, s.stop, block):
+            hi = min(lo + block, s.stop)
+            if keep_patches:
+                c = cols[:, lo * R : hi * R]
+            else:
+                c = workspace.get(f"block{s.start > 0}", (K, block * R), x.dtype)[:, : (hi - lo) * R]
+            geo.unfold(lo, hi, c)
+            out = y[:, lo * R : hi * R]
+            matmul_images(w_mat, c, out, hi - lo)
+            if bias is not None:
+                out += bias[:, None]
+
+    run_halves(half, N)
+    out = geo.output(y).transpose(1, 0, 2, 3)
+    return out, (geo, cols, w_mat, x.shape, workspace)
+
+
+def conv2d_backward(grad_out, cache, input_grad=True):
+    """(grad_x or None, grad_w_mat (C_out, C·kh·kw), grad_bias (C_out,)) of conv2d_forward.
+
+    ``grad_w_mat = g @ colsᵀ`` and ``grad_bias = Σ g`` per half, added half 0 + half 1;
+    ``grad_x = col2im(w_matᵀ @ g)`` per half, into fresh channel-major memory.
+    """
+    geo, cols, w_mat, x_shape, workspace = cache
+    N, C, H, W = x_shape
+    C_out, K = w_mat.shape
+    if N == 0:  # an empty batch: nothing flows anywhere
+        grad_x = np.zeros(x_shape, dtype=w_mat.dtype) if input_grad else None
+        return grad_x, np.zeros_like(w_mat), np.zeros(C_out, dtype=w_mat.dtype)
+    R = geo.R
+    g_t = grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3)
+    g = workspace.get("grad_y", (C_out, N * R), w_mat.dtype)
+    grad_xt = np.empty((C, N, H, W), dtype=w_mat.dtype) if input_grad else None
+
+    def half(s):
+        columns = slice(s.start * R, s.stop * R)
+        geo.grad_columns(g_t, s, g[:, columns])
+        if cols is None:  # evaluation mode dropped the patches: unfold this half again
+            c = np.empty((K, (s.stop - s.start) * R), dtype=w_mat.dtype)
+            geo.unfold(s.start, s.stop, c)
+        else:
+            c = cols[:, columns]
+        grad_w = matmul_nt_images(g[:, columns], c, s.stop - s.start)
+        grad_b = g[:, columns].sum(axis=1)
+        if input_grad:
+            geo.input_grad(w_mat, g[:, columns], s.start, s.stop, grad_xt, workspace, f"half{s.start > 0}")
+        return grad_w, grad_b
+
+    parts = run_halves(half, N)
+    grad_w, grad_b = parts[0]
+    for gw, gb in parts[1:]:  # fixed order: half 0 + half 1
+        grad_w = grad_w + gw
+        grad_b = grad_b + gb
+    grad_x = None if grad_xt is None else grad_xt.transpose(1, 0, 2, 3)
+    return grad_x, grad_w, grad_b
+
+
+# ---- 7. pooling over disjoint windows (stride == kernel) -----------------------------------
+def _layout(x):
+    """x's axes in memory order: (1, 0, 2, 3) for channel-major memory, else (0, 1, 2, 3)."""
+    return (1, 0, 2, 3) if x.strides[1] > x.strides[0] else (0, 1, 2, 3)
+
+
+def _batch_index(perm, s):
+    """Index of the batch slice s in an array laid out as ``x.transpose(perm)``."""
+    return (slice(None), s) if perm[0] == 1 else (s,)
+
+
+def _reduce(views, out, idx):
+    """out = max of views, idx = which view held the first maximum; or, idx None, their sum."""
+    if idx is None:
+        np.add(views[0], views[1], out=out) if len(views) > 1 else np.copyto(out, views[0])
+        for v in views[2:]:
+            out += v
+        return
+    np.copyto(out, views[0])
+    for k, v in enumerate(views[1:], 1):
+        # strictly greater: a tie keeps the earlier maximum (PyTorch's first maximum)
+        if k == 1:
+            np.greater(v, out, out=idx)
+        else:  # idx += better·(k - idx), whole-array arithmetic (boolean setitem is 40x slower)
+            better = np.greater(v, out)
+            idx += better * (k - idx)
+        np.maximum(out, v, out=out)
+    if len(views) == 1:
+        idx[...] = 0
+
+
+def _route(g, idx, targets):
+    """targets[k] = g where idx == k, else 0: each window's gradient to its maximum."""
+    if len(targets) == 2:  # g·idx and g - g·idx: exact, and no boolean masks to convert
+        np.multiply(g, idx, out=targets[1])
+        np.subtract(g, targets[1], out=targets[0])
+        return
+    for k, t in enumerate(targets):
+        np.multiply(g, idx == k, out=t)
+
+
+def _stack_view(a, kernel, out_hw):
+    """The disjoint windows of a (A, B, H, W) as a (kh, kw, A, B, H_out, W_out) view."""
+    (kh, kw), (H_out, W_out) = kernel, out_hw
+    blocks = a[:, :, : H_out * kh, : W_out * kw].reshape(a.shape[0], a.shape[1], H_out, kh, W_out, kw)
+    return blocks.transpose(3, 5, 0, 1, 2, 4)
+
+
+def pool2d_forward(x, kernel, mode):
+    """Max ("max") or mean ("avg") of every disjoint kh x kw window of x: (out, cache).
+
+    One strided copy gathers the windows into a contiguous stack (kh, kw, ...); then two
+    steps of contiguous whole-array operations: the kw columns of each window row, then the
+    kh rows. For max, the index of the first maximum of each step is kept, so backward
+    routes the gradient without searching again.
+    """
+    (kh, kw), (H, W) = kernel, x.shape[2:]
+    out_hw = (H // kh, W // kw)
+    perm = _layout(x)
+    xt = x.transpose(perm)
+    A, B = xt.shape[:2]
+    stack = np.empty((kh, kw, A, B) + out_hw, dtype=x.dtype)
+    rows = np.empty((kh, A, B) + out_hw, dtype=x.dtype)  # after the first step
+    out = np.empty((A, B) + out_hw, dtype=x.dtype)
+    col_idx = row_idx = None
+    if mode == "max":
+        # indices as small whole numbers in x's dtype: g·idx then needs no conversion
+        col_idx, row_idx = np.empty(rows.shape, x.dtype), np.empty(out.shape, x.dtype)
+
+    def half(s):
+        i = _batch_index(perm, s)
+        every = (slice(None),) + i
+        st = stack[(slice(None),) + every]
+        np.copyto(st, _stack_view(xt[i], kernel, out_hw))
+        for p in range(kh):
+            _reduce(list(st[p]), rows[(p,) + i], None if col_idx is None else col_idx[(p,) + i])
+        _reduce(list(rows[every]), out[i], None if row_idx is None else row_idx[i])
+        if mode == "avg":
+            out[i] *= np.asarray(1.0 / (kh * kw), dtype=x.dtype)
+
+    run_halves(half, x.shape[0])
+    return out.transpose(perm), (perm, col_idx, row_idx, x.shape, x.dtype, kernel, mode)
+
+
+def pool2d_backward(grad_out, cache):
+    """Gradient of :func:`pool2d_forward`: fresh memory in the forward input's layout."""
+    perm, col_idx, row_idx, x_shape, dtype, (kh, kw), mode = cache
+    g = grad_out.transpose(perm)
+    dtype = np.result_type(dtype, g)
+    grad_xt = np.zeros(tuple(x_shape[i] for i in perm), dtype=dtype)
+    out_hw = g.shape[2:]
+    grad_rows = np.empty((kh,) + g.shape, dtype=dtype) if mode == "max" else None
+
+    def half(s):
+        i = _batch_index(perm, s)
+        target = _stack_view(grad_xt[i], (kh, kw), out_hw)  # (kh, kw, a, b, H_out, W_out)
+        if mode == "avg":  # every pixel of a window gets the same share
+            target[...] = g[i] * np.asarray(1.0 / (kh * kw), dtype=dtype)
+            return
+        every = (slice(None),) + i
+        _route(g[i], row_idx[i], list(grad_rows[every]))
+        for p in range(kh):
+            _route(grad_rows[(p,) + i], col_idx[(p,) + i], list(target[p]))
+
+    run_halves(half, x_shape[0])
+    return grad_xt.transpose(perm)
