@@ -66,14 +66,6 @@ def _bare(ax, frame=False):
             spine.set_visible(True)
 
 
-def _touch(ax):
-    """Mark what an axes draws as changed, so that it is redrawn above an image that changed
-    (hidden artists are left alone: every changed artist costs the widget a look)."""
-    for artist in ax.get_children():
-        if artist.get_visible() and artist is not ax.patch and artist not in (ax.xaxis, ax.yaxis):
-            artist.stale = True
-
-
 def _borders(h, w, extent=None):
     """Segments of the cell borders of an h x w grid drawn over ``extent`` (x0, x1, y0, y1)."""
     x0, x1, y0, y1 = extent or (-0.5, w - 0.5, h - 0.5, -0.5)
@@ -102,7 +94,6 @@ def _cells(ax, shape, cmap, norm, fontsize=None):
         for (r, c), text in np.ndenumerate(texts):
             text.set_text(fmt(values[r, c]) if labels is None else labels[r][c])
             text.set_color(text_colour(colours[r, c]))
-        _touch(ax)
 
     return update
 
@@ -155,7 +146,6 @@ def weight_matrices(kinds, n_max=12):
                     text.set_position(((c + 0.5) / n, (r + 0.5) / n))
                     text.set_color(text_colour(cmap(colour[r, c])))
             ax.set_title(title)
-            _touch(ax)
 
     return fig, update
 
@@ -329,7 +319,6 @@ def kernel_editor(photo):
             bar.set_label("response (0 = white)" if signed else "brightness")
         ax_out.set_title("kernel sums to 0: a signed edge map" if signed
                          else f"kernel sums to {fmt(np.sum(kernel))}: brightness")
-        _touch(ax_out)  # the spines are drawn over the new picture
 
     return fig, update
 
@@ -359,7 +348,6 @@ def pooling(feature_map):
             im.set_data(pooled)
             im.set_extent((-0.5, (wo - 1) * stride + size - 0.5, (ho - 1) * stride + size - 0.5, -0.5))
             ax.set_title(f"{name} pooling → {ho}x{wo}")
-            _touch(ax)
 
     return fig, update
 
@@ -440,7 +428,6 @@ def receptive_field(max_layers=6, largest=500):
             label.set_text(str(fields[k]) if k < len(fields) else "")
             label.set_position((k + 1, fields[k] * 1.12 if k < len(fields) else 1))
         ax_g.set_title(f"{title}: input {size}x{size} px")
-        _touch(ax_g)
 
     return fig, update
 
@@ -510,7 +497,7 @@ def learning(hidden, losses):
     ax_l.set_title("training loss (log scale)")
 
     def update(kernel, iteration, loss, error):
-        learned(kernel, [[f"{v:.2f}" for v in row] for row in kernel])
+        learned(kernel, [[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in kernel])
         ax_k.set_title(f"learned, step {iteration}: error {error:.2g}")
         marker.set_data([iteration], [loss])
 
