@@ -36,7 +36,7 @@ from ._geometry import (
     pad,
     pair,
 )
-from ._validation import check_array, check_positive
+from ._validation import check_array, check_positive, check_rng
 from .conv_reference import conv2d_reference, conv2d_reference_backward
 from .module import Module, Parameter
 from .pool import (  # noqa: F401  (re-exported: nnlib.conv keeps its old names)
@@ -374,6 +374,7 @@ class Conv2d(Module):
 
     def reset_parameters(self, rng=None) -> None:
         """PyTorch's default: weight and bias from U(-1/√fan_in, 1/√fan_in)."""
+        rng = check_rng(rng, "rng", "Conv2d")
         W, b = init.pytorch_default(self.weight.shape, rng, self.weight.dtype, connections=self.connections)
         self.weight.value, self.weight.grad = W, np.zeros_like(W)
         if self.bias is not None:

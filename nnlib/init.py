@@ -134,7 +134,7 @@ def initialize(module, scheme: str = "default", rng=None, **kwargs):
     rng = as_rng(rng)
     for m in module.modules():
         W = getattr(m, "weight", None)
-        if W is None:
+        if W is None or W.value.ndim < 2:  # a normalisation layer's per-channel scale is not a weight matrix
             continue
         if scheme == "default":
             m.reset_parameters(rng)

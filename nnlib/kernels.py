@@ -477,6 +477,10 @@ def _reduce(views, out, idx):
         np.maximum(out, v, out=out)
     if len(views) == 1:
         idx[...] = 0
+    nan = np.isnan(out)  # one pass over the output; NaNs are rare, so the fix-up costs nothing
+    if nan.any():  # as PyTorch: a NaN is the maximum, and the window's first NaN gets the gradient
+        for k in reversed(range(len(views))):
+            idx[nan & np.isnan(views[k])] = k
 
 
 def _route(g, idx, targets):

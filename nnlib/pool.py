@@ -65,7 +65,8 @@ def _max_pool_backward(grad_out, x, kernel, stride, out_hw):
     for p, q in _offsets(kernel):
         # The gradient goes to the first maximum in the window (row-major), as in PyTorch,
         # so ties (e.g. several zeros after a ReLU) are not counted twice.
-        hit = (_offset_view(x, p, q, stride, out_hw) == out) & ~claimed
+        view = _offset_view(x, p, q, stride, out_hw)
+        hit = ((view == out) | (np.isnan(view) & np.isnan(out))) & ~claimed  # a NaN is a maximum
         claimed |= hit
         _offset_view(grad_x, p, q, stride, out_hw)[...] += grad_out * hit
     return grad_x

@@ -70,3 +70,17 @@ def test_apply_connections_zeroes_absent_weights():
     W = np.ones((2, 2, 1, 1))
     np.testing.assert_array_equal(init.apply_connections(W, [[1, 0], [0, 1]])[:, :, 0, 0], np.eye(2))
     assert init.apply_connections(W, None) is W
+
+
+def test_initialize_leaves_batch_norm_scales_alone():
+    model = nnlib.Sequential(nnlib.Linear(3, 4, rng=0), nnlib.BatchNorm1d(4), nnlib.Conv2d(1, 2, 3, rng=0))
+    nnlib.init.initialize(model, "he", rng=0)
+    np.testing.assert_array_equal(model[1].weight.value, np.ones(4))
+    assert np.abs(model[0].weight.value).max() > 0
+
+
+def test_conv2d_names_a_bad_seed():
+
+
+    with pytest.raises((TypeError, ValueError), match="Conv2d: argument 'rng'"):
+        nnlib.Conv2d(1, 2, 3, rng="abc")

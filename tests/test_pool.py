@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import nnlib
 from nnlib import AvgPool2d, MaxPool2d, gradcheck
 from nnlib.conv import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
@@ -175,3 +176,25 @@ def test_layers_disjoint_window_path_equals_the_general_one(k):
             gx = layer.backward(g)
             assert gx.shape == x.shape and gx.dtype == np.float32
             np.testing.assert_allclose(gx, f_back(g, base, k), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("implementation", ["fast", "reference"])
+def test_max_pool_routes_the_gradient_to_a_nan_as_pytorch(implementation):
+    # torch 2.13: max_pool2d of [[1, nan], [3, 2]] is nan, and backward sends the gradient to the nan
+    x = np.array([[[[1.0, np.nan], [3.0, 2.0]]]])
+    pool = nnlib.MaxPool2d(2, implementation=implementation)
+    assert np.isnan(pool(x)[0, 0, 0, 0])
+    np.testing.assert_array_equal(pool.backward(np.ones((1, 1, 1, 1))), [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+def test_the_vectorised_max_pool_routes_a_nan_like_the_loops():
+    from nnlib.conv_reference import max_pool2d_reference_backward
+    from nnlib.pool import max_pool2d_backward
+
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    x[0, 1, 2, 3] = x[1, 2, 0, 0] = x[1, 2, 1, 1] = np.nan  # one window holds two NaNs: the first wins
+    g = np.ones((2, 3, 3, 3))
+    np.testing.assert_array_equal(max_pool2d_backward(g, x, 2), max_pool2d_reference_backward(g, x, 2))
+    fast = nnlib.MaxPool2d(2)
+    fast(x)
+    np.testing.assert_array_equal(fast.backward(g), max_pool2d_reference_backward(g, x, 2))
