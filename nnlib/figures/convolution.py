@@ -21,7 +21,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import viz
 
-__all__ = ["text_colour", "fmt", "signed_limit", "weight_matrices", "window", "output_size", "gallery",
+__all__ = ["text_colour", "fmt", "signed_limit", "kernel_text", "weight_matrices", "window", "output_size", "gallery",
            "kernel_editor", "pooling", "channels", "fold", "receptive_field", "conv_matrix", "timings",
            "learning"]
 
