@@ -196,6 +196,9 @@ def part_depth_mlp(data, seeds, saved):
                 MLP_DEPTHS, VARIANTS, data, optimizer, lr, epochs, seed, np.float64)
             if optimizer == "adam" and seed == seeds[0]:
                 saved["mlp_curves"], saved["mlp_grad_norms"] = curves, grads
+            finals = saved.setdefault("mlp_final_loss", {})
+            for (name, depth), losses in curves.items():
+                finals.setdefault((optimizer, name, depth), []).append(losses[-1])
     rows, scaled, scaled_grads = [], {}, {}
     for scale in INIT_SCALES[1:]:
         r, c, g = depth_table(
@@ -218,6 +221,9 @@ def part_depth_cnn(data, seeds, saved):
             CNN_DEPTHS, ("plain", "batchnorm", "residual"), data, "adam", 3e-3, 5, seed, np.float32)
         if seed == seeds[0]:
             saved["cnn_curves"], saved["cnn_grad_norms"] = curves, grads
+        finals = saved.setdefault("cnn_final_loss", {})
+        for (name, depth), losses in curves.items():
+            finals.setdefault((name, depth), []).append(losses[-1])
 
 
 # ---- part 2: a small ResNet against LeNet-5 ---------------------------------------------------------
@@ -319,6 +325,7 @@ def part_augment(data, seeds, saved):
                                          X=data["X_train"][:n_train], y=data["y_train"][:n_train])
             moved = nnlib.evaluate(model, moved_test, data["y_test"])
             saved[f"augment_{int(augment)}_{seed}"] = accs
+            saved[f"augment_moved_{int(augment)}_{seed}"] = np.array([moved])
             rows.append(["yes" if augment else "no", seed, *(f"{accs[i - 1]:.3f}" for i in (5, 10, 20, 30)),
                          f"{accs.max():.3f}", f"{moved:.3f}", f"{secs.sum():.1f}"])
     print(table(["augmented", "seed", "test@5", "test@10", "test@20", "test@30", "best", "moved test@30", "s"],
