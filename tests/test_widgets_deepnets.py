@@ -121,7 +121,8 @@ def test_bn_statistics_runs_the_notebooks_functions_once_per_scale():
     assert live.text == widgets.bn_text(1.0, *[np.ones(5) * np.std([0, 1, 2])] * 1, np.ones(5) * 0, np.ones(5))
     live.set(scale=2.0)
     assert "init scale 2: the plain network's last hidden layer has 2e+01" in live.text
-    assert "between 1.000 and 1.000" in live.text
+    assert live.text.endswith("every layer's spread is 1.000")
+    assert widgets.bn_text(1.0, [1, 2], [1, 1], [0.9, 1.0]).endswith("between 0.900 and 1.000")
     assert len(calls) == 2 * len(widgets.SCALES)  # nothing recomputed on a redraw
     assert shows_the_full_render(live)
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..norm import BatchNorm1d
-from . import STUB_HINT, check_number, numerical_gradient, verdict
+from . import STUB_HINT, _compare, check_number, numerical_gradient, verdict
 
 __all__ = ["batch_norm_train", "batch_norm_backward", "residual_backward", "vit_parameters", "layers_to_grow"]
 
@@ -43,14 +43,9 @@ def _first_difference(got, want, names, hints, rtol, atol):
     if not isinstance(got, (tuple, list)) or len(got) != len(want):
         return f"return {len(want)} arrays, ({', '.join(names)}), as a tuple."
     for name, g, w, hint in zip(names, got, want, hints):
-        try:
-            g = np.asarray(g, dtype=float)
-        except (TypeError, ValueError):
-            return f"{name} should be an array of numbers."
-        if g.shape != w.shape:
-            return f"{name} should have shape {w.shape} (like the input it belongs to), got {g.shape}."
-        if not np.all(np.isfinite(g)) or not np.allclose(g, w, rtol=rtol, atol=atol):
-            return f"{name} differs from the expected values. {hint}"
+        problem = _compare(g, w, rtol, atol, name)
+        if problem:
+            return f"{problem}. {hint}"
     return None
 
 

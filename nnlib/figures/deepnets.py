@@ -107,11 +107,12 @@ def depth_panels(styles, max_depth=50, epochs=10, loss_max=3.0):
             g, l = np.asarray(g, float), np.asarray(l, float)
             gl.set_data(np.arange(1, len(g) + 1), g)
             ll.set_data(np.arange(1, len(l) + 1), np.minimum(l, loss_max))
-            text.set_text(label)
+            if text.get_text() != label:
+                text.set_text(label)
+                legend.stale = True  # a text inside it changed: have the legend redrawn (only then: it is slow)
             if l.size and np.nanmax(l) > loss_max:
                 high.append(f"{label}: loss up to {np.nanmax(l):.1e}")
         note.set_text("off the chart: " + "; ".join(high) if high else "")
-        legend.stale = True  # its texts changed: have it redrawn
 
     return fig, update
 

@@ -91,7 +91,7 @@ def depth_explorer(runs=None, depth=20, init="default", batch_norm=False, residu
         update([(_name(variant, init), *runs.mlp(variant, depth, None if init == "default" else init)), reference])
         return depth_text(runs, depth, init, batch_norm, residual)
 
-    return Live(draw, fig, presets=PRESETS, cache=True,
+    return Live(draw, fig, presets=PRESETS, cache=True, layout="top",  # a wide figure: controls above it
                 depth=_choice(runs.mlp_depths, depth, "depth (weight layers)"),
                 init=dropdown(INITS, init, "initialisation"),
                 batch_norm=checkbox(batch_norm, "batch norm after every hidden layer"),
@@ -117,7 +117,7 @@ def cnn_depth(runs=None, depth=20):
         update([(WORDS[v], *runs.cnn(v, depth)) for v in CNN_VARIANTS])
         return cnn_text(runs, depth).replace("\n", "<br>")
 
-    return Live(draw, fig, cache=True, depth=_choice(runs.cnn_depths, depth, "depth (weight layers)"))
+    return Live(draw, fig, cache=True, layout="top", depth=_choice(runs.cnn_depths, depth, "depth (weight layers)"))
 
 
 SCALES = (0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83)  # powers of √2: every step doubles the variance
@@ -125,9 +125,10 @@ SCALES = (0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83)  # powers of √2: every step d
 
 def bn_text(scale, plain, before, after) -> str:
     """What the batch-norm widget shows under its figure, for one init scale."""
+    low, high = f"{min(after):.3f}", f"{max(after):.3f}"
     return (f"init scale {scale:g}: the plain network's last hidden layer has {plain[-1] / plain[0]:.0e} × the "
-            f"spread of its first; after batch norm every layer's spread is between {min(after):.3f} and "
-            f"{max(after):.3f}")
+            f"spread of its first; after batch norm every layer's spread is "
+            + (low if low == high else f"between {low} and {high}"))
 
 
 def bn_statistics(activation_stats, build, X, scales=SCALES, scale=1.0):
