@@ -19,7 +19,13 @@ Parts (``--parts``, default all):
 Every random draw is seeded; BLAS runs on ``--threads`` threads (default 1, so the numbers
 repeat). Times are wall-clock on whatever else the machine is doing: read them as rough.
 ``--save PATH`` writes the curves a notebook slider needs (loss per epoch for every depth,
-variant and init scale; the other parts' curves) to one small ``.npz``.
+variant and init scale; the final loss of every seed; the other parts' curves) to one small
+``.npz``. Notebook 09 reads ``nnlib/data/deep_networks.npz``, written by::
+
+    OPENBLAS_NUM_THREADS=1 python scripts/deep_networks_experiments.py --seeds 0 1 2 --save nnlib/data/deep_networks.npz
+
+(2026-12-01, about 40 minutes at load average 4-9; ``nnlib/data/deep_networks.md`` lists the
+keys). That run printed every number below again, to the last digit, except the times.
 
 Results (2026-11-26, numpy 2.4.6, 1 BLAS thread, 2 cores shared with other work at load
 average 7-10, so every time below is 3-5x a quiet machine's; seeds 0, 1, 2 unless noted).
@@ -39,6 +45,8 @@ average 7-10, so every time below is 3-5x a quiet machine's; seeds 0, 1, 2 unles
   4,000 digits, one thread: 2.5 s against 1.2 s).
 * width (seed 0): epochs to a training loss of 0.1: Adam 38 (width 16), 26 (32), 17 (64),
   12 (128), 9 (256), 7 (512); SGD 21, 17, 16, 14, 14, 14; widths 4 and 8 not within 40.
+  Seeds 1 and 2 (2026-12-01): Adam 36-37, 22-23, 18, 12, 9, 7; SGD 19-20, 16-17, 15, 14, 14,
+  13-14; SGD reaches it at width 8 in 34-36 epochs, Adam never at widths 4 and 8.
 * augmentation, LeNet-5 on 1,000 digits, 30 epochs: clean test 0.951 / 0.948 / 0.954 with,
   0.936 / 0.939 / 0.930 without (behind after 5 epochs: 0.77-0.78 against 0.81-0.84); on a shifted and
   rotated test set 0.91-0.93 with, 0.70 without.
@@ -50,7 +58,7 @@ Usage::
 
     python scripts/deep_networks_experiments.py                       # everything (~20 min loaded)
     python scripts/deep_networks_experiments.py --parts depth-mlp width
-    python scripts/deep_networks_experiments.py --save /tmp/deep_networks.npz
+    python scripts/deep_networks_experiments.py --seeds 0 1 2 --save nnlib/data/deep_networks.npz
 """
 
 from __future__ import annotations
@@ -196,6 +204,9 @@ def part_depth_mlp(data, seeds, saved):
                 MLP_DEPTHS, VARIANTS, data, optimizer, lr, epochs, seed, np.float64)
             if optimizer == "adam" and seed == seeds[0]:
                 saved["mlp_curves"], saved["mlp_grad_norms"] = curves, grads
+            finals = saved.setdefault("mlp_final_loss", {})
+            for (name, depth), losses in curves.items():
+                finals.setdefault((optimizer, name, depth), []).append(losses[-1])
     rows, scaled, scaled_grads = [], {}, {}
     for scale in INIT_SCALES[1:]:
         r, c, g = depth_table(
@@ -218,6 +229,9 @@ def part_depth_cnn(data, seeds, saved):
             CNN_DEPTHS, ("plain", "batchnorm", "residual"), data, "adam", 3e-3, 5, seed, np.float32)
         if seed == seeds[0]:
             saved["cnn_curves"], saved["cnn_grad_norms"] = curves, grads
+        finals = saved.setdefault("cnn_final_loss", {})
+        for (name, depth), losses in curves.items():
+            finals.setdefault((name, depth), []).append(losses[-1])
 
 
 # ---- part 2: a small ResNet against LeNet-5 ---------------------------------------------------------
@@ -319,6 +333,7 @@ def part_augment(data, seeds, saved):
                                          X=data["X_train"][:n_train], y=data["y_train"][:n_train])
             moved = nnlib.evaluate(model, moved_test, data["y_test"])
             saved[f"augment_{int(augment)}_{seed}"] = accs
+            saved[f"augment_moved_{int(augment)}_{seed}"] = np.array([moved])
             rows.append(["yes" if augment else "no", seed, *(f"{accs[i - 1]:.3f}" for i in (5, 10, 20, 30)),
                          f"{accs.max():.3f}", f"{moved:.3f}", f"{secs.sum():.1f}"])
     print(table(["augmented", "seed", "test@5", "test@10", "test@20", "test@30", "best", "moved test@30", "s"],
