@@ -107,11 +107,6 @@ def _candidates(fig):
     return found
 
 
-def _patch(artist, fig) -> bool:
-    """An axes' background patch: drawn first, under everything, so never blitted."""
-    return any(artist is ax.patch for ax in fig.axes)
-
-
 def _png(rgba: np.ndarray) -> bytes:
     from PIL import Image  # matplotlib depends on Pillow
 
@@ -142,21 +137,26 @@ class _Renderer:
         members = {id(a) for a in artists}  # compared while self.artists keeps the old ones alive
         # on the first render everything is new (stale): render it all as background
         changed = [a for a in artists if a.stale] if self.members is not None else []
+        animated = {id(a) for a in self.animated}  # alive in self.animated: their ids are theirs
         blit = (self.background is not None and members == self.members and self._view_key() == self.key
-                and all(any(a is b for b in self.animated) for a in changed))
+                and all(id(a) in animated for a in changed))
         if not blit:
             # what changed now joins the animated artists, and so does everything drawn above
             # it in its axes (a shaded area that moves must not cover the points, spines and
             # ticks over it); an axes' background patch stays in the background, under all
             keep = [a for a in self.animated if id(a) in members]
-            keep += [a for a in changed if not _patch(a, self.fig) and not any(a is b for b in keep)]
+            kept = {id(a) for a in keep}
+            patches = {id(ax.patch) for ax in self.fig.axes}
+            for a in changed:
+                if id(a) not in patches and id(a) not in kept:
+                    keep.append(a)
+                    kept.add(id(a))
             lowest = {}
             for a in keep:
                 if a.axes is not None:
                     lowest[id(a.axes)] = min(lowest.get(id(a.axes), np.inf), a.get_zorder())
             keep += [a for a in artists if a.axes is not None and id(a.axes) in lowest
-                     and a.get_zorder() >= lowest[id(a.axes)] and not _patch(a, self.fig)
-                     and not any(a is b for b in keep)]
+                     and a.get_zorder() >= lowest[id(a.axes)] and id(a) not in patches and id(a) not in kept]
             # drawn in the order a full render uses: axes by axes, by z-order, then as added
             position = {id(a): i for i, a in enumerate(artists)}
             self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder(), position[id(a)]))
