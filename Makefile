@@ -32,7 +32,8 @@ help:
 	@echo "make notebooks  nbval on every notebook, or one: make notebooks NB=03"
 	@echo "make execute NB=03   re-run one notebook and store its outputs"
 	@echo "make browser    end-to-end tests in headless Chromium"
-	@echo "make present NB=05   one notebook as a clean app (Voila) for a projector"
+	@echo "make present NB=07   one notebook as lecture slides (Voila + reveal.js, projector scale)"
+	@echo "make present         an index of every notebook's slides (ARGS=\"--Voila.ip=0.0.0.0\" passes options)"
 	@echo "make bench      run the benchmarks under benchmarks/"
 	@echo "make lint       ruff"
 	@echo "make student    student versions of the notebooks (solutions removed)"
@@ -93,10 +94,10 @@ execute: $(STAMP)
 browser: $(STAMP)
 	$(PY) -m pytest -m browser tests/browser
 
+# Lecture slides (scripts/present.py): presentation copies in build/present/, Voila's reveal
+# template, code hidden, exercises and checkers dropped, kernels preheated, projector scale.
 present: $(RUNTIME)
-	@test -n "$(NB)" || (echo "usage: make present NB=05" && exit 2)
-	@test -n "$(wildcard notebooks/$(NB)_*.ipynb)" || (echo "no notebook matches notebooks/$(NB)_*.ipynb" && exit 2)
-	$(BIN)/voila --port=$(PORT) --strip_sources=True $(ARGS) $(firstword $(wildcard notebooks/$(NB)_*.ipynb))
+	$(PY) scripts/present.py --nb="$(NB)" --port=$(PORT) -- $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nnlib tests benchmarks scripts

@@ -53,7 +53,7 @@ TEMPLATE_ROOT = REPO / "jupyter"  # holds voila/templates/nnlib-slides (JUPYTER_
 TEMPLATE = "nnlib-slides"
 INDEX_NAME = "00_index.ipynb"
 
-LONG_PROSE = 700  # characters: prose this long gets a sub-slide of its own
+LONG_PROSE = 600  # characters: prose this long gets a sub-slide of its own
 SHORT_PROSE = 400  # characters: a slide with this much prose has no room for a figure too
 SLIDE_SIZE = (1280, 800)  # reveal.js' logical slide size; it scales to the screen
 
@@ -386,7 +386,7 @@ def voila_command(target: Path, port: int, extra: list[str] | None = None,
     cmd = [str(voila) if voila.exists() else "voila", str(target), f"--port={port}",
            f"--template={TEMPLATE}", "--strip_sources=True", "--preheat_kernel=True",
            f"--pool_size={pool_size}", "--show_tracebacks=False",
-           f"--VoilaConfiguration.resources={json.dumps(resources)}"]
+           f"--VoilaConfiguration.resources={resources!r}"]
     return cmd + list(extra or [])
 
 
