@@ -303,7 +303,7 @@ def presentation(nb: dict) -> dict:
     if not cells:
         raise ValueError("presentation: the notebook has no cells to show")
     _assign_types(cells)
-    # The contents slide goes right after the title slide.
+    # The contents slide goes right after the title slide (when there are sections).
     first = slide_numbers(cells)
     after_title = next((i for i, n in enumerate(first) if n is not None and n >= 1), len(cells))
     contents = _markdown("", "slide", id="nnlib-contents")
@@ -313,9 +313,12 @@ def presentation(nb: dict) -> dict:
     links = [f"- [{cell['_heading'][1]}](#/{n})" for cell, n in zip(cells, numbers)
              if cell["_heading"] and cell["_heading"][0] == 2 and n is not None
              and cell["metadata"]["slideshow"]["slide_type"] == "slide"]
-    contents["source"] = ("## Contents\n\n<div class=\"nnlib-contents\">\n\n"
-                          + "\n".join(links) + "\n\n</div>\n\n"
-                          "*Esc: every slide at a glance · → / Space: next · ↓: within a section*")
+    if links:
+        contents["source"] = ("## Contents\n\n<div class=\"nnlib-contents\">\n\n"
+                              + "\n".join(links) + "\n\n</div>\n\n*Esc: every slide at a "
+                              "glance · → / Space: next · ↓: within a section*")
+    else:
+        cells.remove(contents)
     for cell in cells:
         for key in ("_heading", "_own"):
             cell.pop(key, None)
