@@ -412,19 +412,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the presentation copies and stop")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
+    # Two preheated kernels for one deck: the page a lecturer reloads appears at once too
+    # (the pool refills in the background, which takes one run of the notebook). One each
+    # for the index's decks: every notebook runs at start-up, and memory is finite.
     if args.nb.strip():
         paths = [find_notebook(args.nb, args.notebooks)]
         written = build(paths, args.build_dir)
-        target, url = written[0], f"http://localhost:{args.port}/"
+        target, url, pool = written[0], f"http://localhost:{args.port}/", 2
     else:
         paths = course_notebooks(args.notebooks)
         written = build(paths, args.build_dir, index=True)
-        target = args.build_dir
+        target, pool = args.build_dir, 1
         url = f"http://localhost:{args.port}/voila/render/{INDEX_NAME}"
     print(f"present: wrote {len(written)} deck(s) to {args.build_dir}")
     if args.build_only:
         return 0
-    cmd = voila_command(target, args.port, extra)
+    cmd = voila_command(target, args.port, extra, pool_size=pool)
     print("present: " + " ".join(cmd))
     print(f"present: open {url}  (the first page waits for its kernel to preheat: "
           "each deck runs its notebook once; later pages appear at once)")

@@ -1,19 +1,25 @@
-"""Presentation mode: ``make present NB=05`` serves one notebook as a clean Voila app.
+"""Presentation mode: every notebook served as slides (``make present NB=..``), in Chromium.
 
-The test takes the voila command line from the Makefile itself (``make -n present``), so
-it checks the target's flags against the installed Voila, then serves the notebook on a
-free port on 127.0.0.1, loads it in headless Chromium and asserts that the controls
-render, that no code is shown, that no error is shown, and that a slider still redraws
-its figure; a full-page screenshot lands in ``artifacts/browser/present_NN.png``.
+For each notebook the test writes its presentation copy with ``scripts/present.py`` (the
+code ``make present`` runs), starts Voila with the same command line (slide template, code
+stripped, two preheated kernels, ``NNLIB_SCALE=projector``) and then, in headless Chromium:
+
+- opens the deck once right after Voila answers (the first visit waits for the preheating
+  kernel), then again (a later visit: it must show its first slide and every control in under
+  ``LATER_VISIT_S`` seconds);
+- steps through two slides with ArrowRight and Space, jumps to a section from the contents
+  slide, opens and closes the overview (Esc);
+- drags a slider that sits next to a figure and waits for the figure to change;
+- asserts that no code, no checker verdict and no error shows anywhere in the deck.
+
+Times land in the suite's REPORT (printed at the end, written to artifacts/browser/timings.json)
+and a screenshot of the slider's slide in ``artifacts/browser/present_NN.png``.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import statistics
-import subprocess
+import importlib.util
+import json
 import time
 
 import pytest
@@ -23,125 +29,187 @@ from .conftest import REPORT
 
 pytestmark = pytest.mark.browser
 
-PAGE_TIMEOUT_S = 240
+_spec = importlib.util.spec_from_file_location("present", env.REPO_ROOT / "scripts" / "present.py")
+present = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(present)
+
+FIRST_VISIT_TIMEOUT_S = 300  # the first visit waits for the notebook to run (LeNet: ~90 s)
+LATER_VISIT_S = 2.0
+CHECKER_TEXT = ("✓ Right", "✗ Not yet", "Not yet:")
+CODE_SELECTOR = ".jp-CodeCell .jp-InputArea, .jp-InputPrompt, .cm-editor, .CodeMirror"
+
+_HASH = "() => location.hash"
+_CURRENT = "() => (document.querySelector('.reveal .slides section.present section.present')" \
+           " || document.querySelector('.reveal .slides section.present') || {}).innerText || ''"
+
+# Where each slider sits: its slide's hash, its label, whether its cell shows a figure.
+_SLIDERS = """() => {
+  const tops = Array.from(document.querySelectorAll('.reveal .slides > section'));
+  return Array.from(document.querySelectorAll('.widget-slider')).map((s, index) => {
+    const own = s.closest('section');
+    const top = tops.find(t => t === own || t.contains(own));
+    const subs = Array.from(top.querySelectorAll(':scope > section'));
+    const v = subs.length ? subs.indexOf(own) : 0;
+    const cell = s.closest('.jp-Cell') || s.closest('.jp-OutputArea') || own;
+    const handle = s.querySelector('.noUi-handle');
+    return {index, hash: '#/' + tops.indexOf(top) + (v > 0 ? '/' + v : ''),
+            label: ((s.querySelector('.widget-label') || {}).textContent || '').trim(),
+            has_figure: !!cell.querySelector('img'),
+            enabled: !!handle && !s.querySelector('.noUi-target[disabled]')};
+  });
+}"""
+
+_CELL_IMAGES = """(index) => {
+  const s = document.querySelectorAll('.widget-slider')[index];
+  const cell = s.closest('.jp-Cell') || s.closest('.jp-OutputArea') || s.closest('section');
+  return Array.from(cell.querySelectorAll('img')).map(i => i.src.length + ':' + i.src.slice(-64));
+}"""
+
+# Output text that is exactly a verdict, as an unassigned checker call would print.
+_BARE_VERDICTS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+  .map(e => (e.textContent || '').trim()).filter(t => t === 'False' || t === 'True')"""
 
 
-def _presented_notebook():
-    """The notebook to present: NNLIB_PRESENT_NB (a prefix like "05"), else 05, else the
-    first notebook that shows a slider, else the first notebook."""
-    paths = env.notebook_paths()
-    wanted = os.environ.get("NNLIB_PRESENT_NB", "05")
-    for p in paths:
-        if p.name.startswith(wanted + "_"):
-            return p
-    for p in paths:
-        if env.expected_controls(env.load_notebook(p))["slider"]:
-            return p
-    return paths[0] if paths else None
+def _deck_cells_text(nb: dict) -> list[str]:
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def _voila_command(nb_prefix: str, port: int) -> tuple[list[str], list[str]]:
-    """The Makefile's ``present`` recipe as argv, and the notebooks it names."""
-    make = shutil.which("make")
-    if make is None:
-        pytest.skip("make is not installed: cannot read the Makefile's present target")
-    # Under `make test` this runs inside make: the parent's flags must not leak in.
-    clean_env = {k: v for k, v in os.environ.items()
-                 if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
-    out = subprocess.run(
-        [make, "-n", "-s", "present", f"NB={nb_prefix}", f"PORT={port}"],
-        cwd=env.REPO_ROOT, env=clean_env, capture_output=True, text=True, timeout=60,
-        check=True,
-    ).stdout
-    lines = [ln for ln in out.splitlines() if "voila" in ln and not ln.lstrip().startswith(
-        ("test ", "echo "))]
-    assert len(lines) == 1, f"expected one voila command in `make -n present`, got:\n{out}"
-    argv = shlex.split(lines[0])
-    named = [a for a in argv if a.endswith(".ipynb")]
-    command = [a for a in argv if not a.endswith(".ipynb")]
-    if not os.path.isabs(command[0]):
-        command[0] = str(env.REPO_ROOT / command[0])
-    return command, named
+def _open(browser, url: str, expected, timeout_s: float) -> tuple:
+    """A new page on ``url``: (page, PageLog, seconds to the first slide, seconds to the
+    expected controls)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = ctx.new_page()
+    log = pages.PageLog(page)
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
+    page.wait_for_selector(".reveal .slides section.present", state="visible",
+                           timeout=timeout_s * 1000)
+    visible = time.perf_counter() - t0
+    deadline = time.monotonic() + timeout_s
+    while not all(pages.count_controls(page)[k] >= n for k, n in expected.items()):
+        assert time.monotonic() < deadline, f"controls did not render within {timeout_s} s"
+        page.wait_for_timeout(50)
+    controls = time.perf_counter() - t0
+    page.wait_for_timeout(500)  # stragglers: the count below must not grow any more
+    seen = pages.count_controls(page)
+    for kind in sorted(set(expected) | set(seen)):
+        assert seen[kind] == expected[kind], (
+            f"expected {expected[kind]} {kind} control(s), the deck renders {seen[kind]}")
+    return page, log, visible, controls
 
 
-NOTEBOOK = _presented_notebook()
+def _press(page, key: str) -> str:
+    before = page.evaluate(_HASH)
+    page.keyboard.press(key)
+    page.wait_for_function(f"() => location.hash !== {json.dumps(before)}", timeout=5000)
+    page.wait_for_timeout(150)
+    return page.evaluate(_HASH)
 
 
-@pytest.mark.skipif(NOTEBOOK is None, reason="no notebooks to present yet")
-def test_make_present_serves_a_clean_app(browser, tmp_path, artifacts_dir):
-    prefix = NOTEBOOK.name[:2]
+def _drag_slider(page, slider: dict, timeout_s: float = 30.0) -> float:
+    """Drag one slider's handle by a tenth of its track; ms until its cell's figure changes."""
+    page.evaluate(f"() => {{ location.hash = {json.dumps(slider['hash'])}; }}")
+    page.wait_for_timeout(600)  # reveal's layout of the new slide
+    handle = page.locator(".widget-slider").nth(slider["index"]).locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    track = page.locator(".widget-slider").nth(slider["index"]).locator(".noUi-target").first
+    box, width = handle.bounding_box(), track.bounding_box()["width"]
+    before = page.evaluate(_CELL_IMAGES, slider["index"])
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    right_room = track.bounding_box()["x"] + width - x
+    step = width / 10 if right_room > width / 10 else -width / 10
+    t0 = time.perf_counter()
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + step, y, steps=4)
+    page.mouse.up()
+    deadline = time.monotonic() + timeout_s
+    while page.evaluate(_CELL_IMAGES, slider["index"]) == before:
+        assert time.monotonic() < deadline, (
+            f"dragging slider {slider['label']!r} did not change its figure in {timeout_s} s")
+        page.wait_for_timeout(20)
+    return (time.perf_counter() - t0) * 1000
+
+
+NOTEBOOKS = env.notebook_paths()
+
+
+@pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks to present yet")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_notebook_as_slides(path, browser, tmp_path, artifacts_dir, monkeypatch):
+    deck_path = present.build([path], tmp_path / "decks")[0]
+    deck = env.load_notebook(deck_path)
+    expected = env.expected_controls(deck)
     port = env.free_port()
-    command, named = _voila_command(prefix, port)
-    assert f"--port={port}" in command, f"the present target ignores PORT: {command}"
-    if env.notebooks_dir() == env.REPO_ROOT / "notebooks":
-        assert named == [f"notebooks/{NOTEBOOK.name}"], (
-            f"`make present NB={prefix}` should name exactly notebooks/{NOTEBOOK.name}, "
-            f"names {named}")
-
-    # Serve a copy, laid out like the repository, so that the recipe's relative paths
-    # hold and whatever the notebook writes next to itself stays out of the repo.
-    shutil.copytree(env.notebooks_dir(), tmp_path / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    stored = env.load_notebook(tmp_path / "notebooks" / NOTEBOOK.name)
-    expected = env.expected_controls(stored)
-    server = env.Voila(command + [f"notebooks/{NOTEBOOK.name}"], port=port, cwd=tmp_path,
-                       workdir=tmp_path / "jupyter",
-                       log_path=artifacts_dir / f"voila_{NOTEBOOK.stem}.log")
+    for name, value in present.voila_environment({}).items():
+        monkeypatch.setenv(name, value)
+    server = env.Voila(present.voila_command(deck_path, port, pool_size=2), port=port,
+                       cwd=tmp_path, workdir=tmp_path / "jupyter",
+                       log_path=artifacts_dir / f"voila_present_{path.stem}.log")
+    record: dict = {"notebook": path.name}
+    REPORT["present"][path.stem] = record
+    t_start = time.perf_counter()
     server.start()
-    record: dict = {"notebook": NOTEBOOK.name, "command": " ".join(server.cmd[1:])}
-    REPORT["present"][NOTEBOOK.stem] = record
+    record["server_up_s"] = round(time.perf_counter() - t_start, 2)
     try:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        log = pages.PageLog(page)
+        first, _, visible, controls = _open(browser, server.base_url + "/", expected,
+                                            FIRST_VISIT_TIMEOUT_S)
+        record["first_visit_s"] = round(controls, 2)
+        first.context.close()
+
+        page, log, visible, controls = _open(browser, server.base_url + "/", expected,
+                                             FIRST_VISIT_TIMEOUT_S)
+        record["later_visit_slide_s"] = round(visible, 2)
+        record["later_visit_s"] = round(controls, 2)
         try:
-            t0 = time.perf_counter()
-            page.goto(server.base_url + "/", wait_until="domcontentloaded",
-                      timeout=PAGE_TIMEOUT_S * 1000)
-            seen = pages.wait_for_controls(page, expected, timeout_s=PAGE_TIMEOUT_S)
-            record["page_ready_s"] = round(time.perf_counter() - t0, 2)
-            record["controls_rendered"] = dict(seen)
-            for kind in sorted(set(expected) | set(seen)):
-                assert seen[kind] == expected[kind], (
-                    f"voila {NOTEBOOK.name}: expected {expected[kind]} {kind} control(s), "
-                    f"renders {seen[kind]}")
-            assert expected or page.locator("img").count(), (
-                f"voila {NOTEBOOK.name}: shows neither controls nor figures")
+            assert controls < LATER_VISIT_S, (
+                f"{path.name}: a later visit took {controls:.2f} s to show its first slide "
+                f"and {sum(expected.values())} control(s) (limit {LATER_VISIT_S} s; "
+                f"slide visible after {visible:.2f} s)")
 
-            # Markdown renders inside .jp-InputArea too: only code cells' inputs count.
-            code_nodes = page.locator(
-                ".jp-CodeCell .jp-InputArea, .jp-InputPrompt, .cm-editor, .CodeMirror").count()
-            assert code_nodes == 0, f"voila {NOTEBOOK.name}: {code_nodes} code element(s) shown"
-            text = page.evaluate("() => document.body.innerText")
-            leaked = [
-                c["source"].splitlines()[0]
-                for c in stored["cells"]
-                if c["cell_type"] == "code"
-                and len("".join(c["source"]).strip().splitlines()) >= 2
-                and "".join(c["source"]).strip() in text
-            ]
-            assert not leaked, f"voila {NOTEBOOK.name}: code cells shown: {leaked}"
+            # Two slides forward, with both keys a speaker uses.
+            title = page.evaluate(_CURRENT)
+            assert _press(page, "ArrowRight") == "#/1"
+            assert page.evaluate(_CURRENT).startswith("Contents")
+            assert _press(page, "Space") == "#/2"
+            assert page.evaluate(_CURRENT) not in ("", title)
+
+            # A section from the contents slide, and the overview.
+            page.evaluate("() => { location.hash = '#/1'; }")
+            links = page.locator(".reveal section.present .nnlib-contents a")
+            assert links.count() >= 3, "the contents slide links fewer than three sections"
+            target = links.nth(2).get_attribute("href")
+            links.nth(2).click()
+            page.wait_for_function(f"() => location.hash === {json.dumps(target)}",
+                                   timeout=5000)
+            page.keyboard.press("Escape")
+            page.wait_for_selector(".reveal.overview", timeout=5000)
+            page.keyboard.press("Escape")
+            page.wait_for_function("() => !document.querySelector('.reveal.overview')",
+                                   timeout=5000)
+
+            # Nothing of the code, the checkers or an error, on any slide (hidden ones too).
+            assert page.locator(CODE_SELECTOR).count() == 0, "code elements are shown"
+            text = page.evaluate("() => document.body.textContent")
+            leaked = [src.splitlines()[0] for src in _deck_cells_text(deck)
+                      if len(src.strip().splitlines()) >= 2 and src.strip() in text]
+            assert not leaked, f"code shown: {leaked}"
             assert "importlib.util" not in text, "the setup cell's code is shown"
+            shown = [phrase for phrase in CHECKER_TEXT if phrase in text]
+            assert not shown, f"checker text shown: {shown}"
+            assert not page.evaluate(_BARE_VERDICTS), "a bare True/False verdict is shown"
+            errors = pages.visible_errors(page)
+            assert not errors, "errors shown:\n" + "\n".join(errors)
 
-            choice = pages.pick_slider(page)
-            if choice is not None and choice["has_figure"]:
-                record["slider"] = f"#{choice['index']} {choice['label']}".strip()
-                redraw_ms = pages.move_slider(page, choice["index"])
-                record["slider_redraw_ms"] = [round(ms, 1) for ms in redraw_ms]
-                record["slider_redraw_median_ms"] = round(statistics.median(redraw_ms), 1)
-
-            shown = pages.visible_errors(page)
-            assert not shown, f"voila {NOTEBOOK.name}: errors shown:\n" + "\n".join(shown)
+            sliders = [s for s in page.evaluate(_SLIDERS) if s["enabled"] and s["has_figure"]]
+            if sliders:
+                record["slider"] = f"{sliders[0]['label']} on {sliders[0]['hash']}"
+                record["slider_redraw_ms"] = round(_drag_slider(page, sliders[0]), 1)
             assert not log.page_errors, "JavaScript errors:\n" + "\n".join(log.page_errors)
         finally:
-            # Voila's page scrolls inside an element, which full_page does not see:
-            # grow the window to the content's height (capped) so the shot shows it all.
-            height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
-                                   "'*'), e => e.scrollHeight))")
-            page.set_viewport_size({"width": 1280, "height": max(900, min(int(height), 12000))})
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts_dir / f"present_{NOTEBOOK.stem}.png"),
-                            full_page=True)
-            ctx.close()
+            page.screenshot(path=str(artifacts_dir / f"present_{path.stem}.png"))
+            page.context.close()
     finally:
         server.stop()
+    record["test_s"] = round(time.perf_counter() - t_start, 1)
+
