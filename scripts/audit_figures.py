@@ -1,0 +1,135 @@
+"""Audit every figure the notebooks draw, at one scale: text too small, text cut off.
+
+    python scripts/audit_figures.py --scale projector notebooks/01_*.ipynb notebooks/07_*.ipynb
+
+Each notebook is executed (a copy, in a temporary directory: the repository is not touched)
+with ``NNLIB_SCALE`` set and a kernel start-up file that wraps ``Figure.draw``: after every
+render (static figures, widget redraws, blits excepted) each visible, non-empty text of the
+figure is checked for
+
+- its size: at least ``MIN_PT[scale]`` points (the projector scale promises 18, the screen
+  scale 12: see nnlib.viz.SCALES);
+- being whole: its box lies inside the figure's canvas (a title or label cut at the edge).
+
+A problem is reported once per notebook, figure (its axes titles) and text. The exit status
+is 1 when there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MIN_PT = {"screen": 12.0, "projector": 18.0}
+
+_HOOK = r'''
+import json, os
+import matplotlib.figure as _mf
+from matplotlib.text import Text as _Text
+
+_LOG = os.environ["NNLIB_AUDIT_LOG"]
+_MIN = float(os.environ["NNLIB_AUDIT_MIN_PT"])
+_seen = set()
+_draw = _mf.Figure.draw
+_text_draw = _Text.draw
+_drawn = []  # the texts the current render drew (tick labels outside the view are not)
+
+
+def _record(self, renderer):
+    _drawn.append(self)
+    return _text_draw(self, renderer)
+
+
+_Text.draw = _record
+
+
+def _name(fig):
+    titles = [ax.get_title() or ax.get_title("left") for ax in fig.axes]
+    sup = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    return (sup + " | " if sup else "") + " / ".join(t for t in titles if t)[:120]
+
+
+def _audit(fig, renderer):
+    box = fig.bbox
+    problems = []
+    for text in set(_drawn):
+        label = text.get_text().strip()
+        if not label or not text.get_visible():
+            continue
+        size = text.get_fontsize()
+        if size < _MIN - 1e-6:
+            problems.append(("small", label[:60], round(size, 1)))
+        try:
+            ext = text.get_window_extent(renderer)
+        except (ValueError, RuntimeError):  # no layout (NaN position): nothing drawn
+            continue
+        if ext.width and (ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1
+                          or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1):
+            problems.append(("clipped", label[:60], [round(v) for v in ext.extents]))
+    name = _name(fig)
+    with open(_LOG, "a", encoding="utf-8") as f:
+        for kind, label, detail in problems:
+            key = (name, kind, label)
+            if key not in _seen:
+                _seen.add(key)
+                f.write(json.dumps({"figure": name, "kind": kind, "text": label,
+                                    "detail": detail}) + "\n")
+
+
+def draw(self, renderer):
+    _drawn.clear()
+    result = _draw(self, renderer)
+    try:
+        _audit(self, renderer)
+    except Exception as exc:  # noqa: BLE001 - the audit must never break a notebook
+        with open(_LOG, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"figure": "?", "kind": "audit-error", "text": repr(exc)}) + "\n")
+    return result
+
+
+_mf.Figure.draw = draw
+'''
+
+
+def audit(notebook: Path, scale: str, workdir: Path) -> list[dict]:
+    """Execute one notebook copy with the hook; return its problems."""
+    ipython = workdir / "ipython"
+    startup = ipython / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-nnlib-audit.py").write_text(_HOOK, encoding="utf-8")
+    log = workdir / f"{notebook.stem}.jsonl"
+    log.unlink(missing_ok=True)
+    log.touch()
+    env = dict(os.environ, NNLIB_SCALE=scale, IPYTHONDIR=str(ipython),
+               NNLIB_AUDIT_LOG=str(log), NNLIB_AUDIT_MIN_PT=str(MIN_PT[scale]))
+    env.pop("MPLBACKEND", None)
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                    "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir",
+                    str(workdir), str(notebook)], env=env, check=True,
+                   capture_output=True, text=True)
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--scale", choices=sorted(MIN_PT), default="projector")
+    args = parser.parse_args(argv)
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="nnlib-audit-") as tmp:
+        for notebook in args.notebooks:
+            problems = audit(notebook, args.scale, Path(tmp))
+            total += len(problems)
+            print(f"== {notebook.name} ({args.scale}): {len(problems)} problem(s)")
+            for p in problems:
+                print(f"   {p['kind']:<8} {p.get('detail')!s:<22} {p['text']!r:<40} in {p['figure']!r}")
+    return 1 if total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
