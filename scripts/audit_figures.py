@@ -11,7 +11,8 @@ figure is checked for
   scale 12: see nnlib.viz.SCALES);
 - being whole: its box lies inside the figure's canvas (a title or label cut at the edge).
 
-A problem is reported once per notebook, figure (its axes titles) and text. The exit status
+A problem is reported once per figure (its axes titles) and text, from the figure's last
+render (widgets: the last redraw the notebook made). The exit status
 is 1 when there is any.
 """
 
@@ -34,7 +35,7 @@ from matplotlib.text import Text as _Text
 
 _LOG = os.environ["NNLIB_AUDIT_LOG"]
 _MIN = float(os.environ["NNLIB_AUDIT_MIN_PT"])
-_seen = set()
+_latest = {}  # id(figure) -> (name, problems of its last render)
 _draw = _mf.Figure.draw
 _text_draw = _Text.draw
 _drawn = []  # the texts the current render drew (tick labels outside the view are not)
@@ -71,14 +72,17 @@ def _audit(fig, renderer):
         if ext.width and (ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1
                           or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1):
             problems.append(("clipped", label[:60], [round(v) for v in ext.extents]))
-    name = _name(fig)
-    with open(_LOG, "a", encoding="utf-8") as f:
-        for kind, label, detail in problems:
-            key = (name, kind, label)
-            if key not in _seen:
-                _seen.add(key)
-                f.write(json.dumps({"figure": name, "kind": kind, "text": label,
-                                    "detail": detail}) + "\n")
+    # Only a figure's last render counts: the inline backend saves with bbox_inches="tight",
+    # whose final render takes in what a first one left outside the canvas.
+    _latest[id(fig)] = (_name(fig), problems)
+    with open(_LOG, "w", encoding="utf-8") as f:
+        seen = set()
+        for name, found in _latest.values():
+            for kind, label, detail in found:
+                if (name, kind, label) not in seen:
+                    seen.add((name, kind, label))
+                    f.write(json.dumps({"figure": name, "kind": kind, "text": label,
+                                        "detail": detail}) + "\n")
 
 
 def draw(self, renderer):
