@@ -9,7 +9,9 @@ figure is checked for
 
 - its size: at least ``MIN_PT[scale]`` points (the projector scale promises 18, the screen
   scale 12: see nnlib.viz.SCALES);
-- being whole: its box lies inside the figure's canvas (a title or label cut at the edge).
+- being whole: its box lies inside the figure's canvas (a title or label cut at the edge);
+
+and every legend inside an axes for data points under it (line vertices, scatter points).
 
 A problem is reported once per figure (its axes titles) and text, from the figure's last
 render (widgets: the last redraw the notebook made). The exit status
@@ -55,6 +57,25 @@ def _name(fig):
     return (sup + " | " if sup else "") + " / ".join(t for t in titles if t)[:120]
 
 
+def _covered(ax, box):
+    """How many drawn data points (line vertices, scatter offsets) lie under ``box``."""
+    import numpy as np
+    points = []
+    for line in ax.get_lines():
+        if line.get_visible() and len(line.get_xydata()):
+            points.append(line.get_transform().transform(line.get_xydata()))
+    for coll in ax.collections:
+        offsets = coll.get_offsets()
+        if coll.get_visible() and len(offsets) > 1:  # one offset: a patch, not points
+            points.append(coll.get_offset_transform().transform(offsets))
+    if not points:
+        return 0
+    xy = np.concatenate(points)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    inside = ((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1))
+    return int(inside.sum())
+
+
 def _audit(fig, renderer):
     box = fig.bbox
     problems = []
@@ -72,6 +93,13 @@ def _audit(fig, renderer):
         if ext.width and (ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1
                           or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1):
             problems.append(("clipped", label[:60], [round(v) for v in ext.extents]))
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None or not legend.get_visible() or not ax.get_visible():
+            continue
+        covered = _covered(ax, legend.get_window_extent(renderer))
+        if covered:
+            problems.append(("legend", ax.get_title() or "(untitled axes)", f"{covered} points"))
     # Only a figure's last render counts: the inline backend saves with bbox_inches="tight",
     # whose final render takes in what a first one left outside the canvas.
     _latest[id(fig)] = (_name(fig), problems)

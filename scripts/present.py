@@ -429,8 +429,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cmd = voila_command(target, args.port, extra, pool_size=pool)
     print("present: " + " ".join(cmd))
-    print(f"present: open {url}  (the first page waits for its kernel to preheat: "
-          "each deck runs its notebook once; later pages appear at once)")
+    print(f"present: open {url} once Voila has logged 'Kernel pool of ... is filled' (a page "
+          "asked for earlier gets a cold kernel of its own). The first page then waits for its "
+          "preheating kernel to finish the notebook; later pages appear at once.")
     print("present: keys: → / Space next, ← back, Esc overview, F full screen, S speaker view")
     sys.stdout.flush()
     os.execvpe(cmd[0], cmd, voila_environment())
