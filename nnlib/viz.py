@@ -123,6 +123,73 @@ def figure(*args, figsize=None, **kwargs):
     return fig, axes
 
 
+def legibility_problems(fig, min_pt: float | None = None, texts=None, renderer=None) -> list[tuple]:
+    """What a projector would lose in ``fig``: ``[(kind, what, detail), ...]``, empty if nothing.
+
+    Kinds: ``"small"``, a text below ``min_pt`` points (default: the current scale's smallest
+    font, 18 pt for ``"projector"``); ``"clipped"``, a text running past the canvas's edge;
+    ``"legend"``, a legend inside an axes with data points (line vertices, scatter points)
+    under it. Only texts that are drawn count (tick labels outside the view are not).
+
+    Without ``texts`` and ``renderer`` the figure is rendered here (Agg) to find them; a caller
+    that wraps ``Figure.draw`` (scripts/audit_figures.py) passes the texts it saw drawn. The
+    canvas is the figure as rendered, without the tight bounding box a notebook's inline
+    display adds.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    min_pt = SCALES[_scale]["small"] if min_pt is None else float(min_pt)
+    if renderer is None:
+        drawn, text_draw = [], Text.draw
+
+        def record(self, r):
+            drawn.append(self)
+            return text_draw(self, r)
+
+        canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+        Text.draw = record
+        try:
+            canvas.draw()
+        finally:
+            Text.draw = text_draw
+        texts, renderer = drawn, canvas.get_renderer()
+    problems, box = [], fig.bbox
+    for text in dict.fromkeys(texts):
+        label = text.get_text().strip()
+        if not label or not text.get_visible():
+            continue
+        if text.get_fontsize() < min_pt - 1e-6:
+            problems.append(("small", label[:60], round(text.get_fontsize(), 1)))
+        try:
+            ext = text.get_window_extent(renderer)
+        except (ValueError, RuntimeError):  # no layout (a NaN position): nothing was drawn
+            continue
+        if ext.width and (ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1 or ext.y0 < box.y0 - 1
+                          or ext.y1 > box.y1 + 1):
+            problems.append(("clipped", label[:60], [round(v) for v in ext.extents]))
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if ax.get_visible() and legend is not None and legend.get_visible():
+            covered = _points_under(ax, legend.get_window_extent(renderer))
+            if covered:
+                problems.append(("legend", ax.get_title() or "(untitled axes)", f"{covered} points"))
+    return problems
+
+
+def _points_under(ax, box) -> int:
+    """How many drawn data points (line vertices, scatter offsets) of ``ax`` lie under ``box``."""
+    points = [line.get_transform().transform(line.get_xydata())
+              for line in ax.get_lines() if line.get_visible() and len(line.get_xydata())]
+    points += [c.get_offset_transform().transform(c.get_offsets())
+               for c in ax.collections if c.get_visible() and len(c.get_offsets()) > 1]
+    if not points:
+        return 0  # (one offset is a patch's, not a point)
+    xy = np.concatenate(points)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    return int(np.sum((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)))
+
+
 class LiveFigure:
     """A figure shown in an ``ipywidgets.Output`` and redrawn in place by callbacks.
 

@@ -57,49 +57,10 @@ def _name(fig):
     return (sup + " | " if sup else "") + " / ".join(t for t in titles if t)[:120]
 
 
-def _covered(ax, box):
-    """How many drawn data points (line vertices, scatter offsets) lie under ``box``."""
-    import numpy as np
-    points = []
-    for line in ax.get_lines():
-        if line.get_visible() and len(line.get_xydata()):
-            points.append(line.get_transform().transform(line.get_xydata()))
-    for coll in ax.collections:
-        offsets = coll.get_offsets()
-        if coll.get_visible() and len(offsets) > 1:  # one offset: a patch, not points
-            points.append(coll.get_offset_transform().transform(offsets))
-    if not points:
-        return 0
-    xy = np.concatenate(points)
-    xy = xy[np.all(np.isfinite(xy), axis=1)]
-    inside = ((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1))
-    return int(inside.sum())
-
-
 def _audit(fig, renderer):
-    box = fig.bbox
-    problems = []
-    for text in set(_drawn):
-        label = text.get_text().strip()
-        if not label or not text.get_visible():
-            continue
-        size = text.get_fontsize()
-        if size < _MIN - 1e-6:
-            problems.append(("small", label[:60], round(size, 1)))
-        try:
-            ext = text.get_window_extent(renderer)
-        except (ValueError, RuntimeError):  # no layout (NaN position): nothing drawn
-            continue
-        if ext.width and (ext.x0 < box.x0 - 1 or ext.x1 > box.x1 + 1
-                          or ext.y0 < box.y0 - 1 or ext.y1 > box.y1 + 1):
-            problems.append(("clipped", label[:60], [round(v) for v in ext.extents]))
-    for ax in fig.axes:
-        legend = ax.get_legend()
-        if legend is None or not legend.get_visible() or not ax.get_visible():
-            continue
-        covered = _covered(ax, legend.get_window_extent(renderer))
-        if covered:
-            problems.append(("legend", ax.get_title() or "(untitled axes)", f"{covered} points"))
+    from nnlib import viz
+
+    problems = viz.legibility_problems(fig, _MIN, texts=list(_drawn), renderer=renderer)
     # Only a figure's last render counts: the inline backend saves with bbox_inches="tight",
     # whose final render takes in what a first one left outside the canvas.
     _latest[id(fig)] = (_name(fig), problems)

@@ -71,3 +71,19 @@ def test_widget_figures_fix_their_axis_limits():
                                         np.ones((2, 2)), np.array([1, 0]), (-1, 1, -1, 1))):
         for ax in fig.axes:
             assert not ax.get_autoscalex_on() and not ax.get_autoscaley_on()
+
+
+def test_bishop_panels_legend_sits_above_the_panels_at_the_projector_scale():
+    x = np.linspace(-1, 1, 50)
+    hidden = np.tanh(np.outer(x, [2.0, -1.0, 0.5]))
+    panels = {name: (x[::5, None], x[::5, None] ** 2, hidden, x**2) for name in ("a", "b", "c", "d")}
+    viz.use_style("projector")
+    try:
+        fig = figures.bishop_panels(x, panels)
+        assert viz.legibility_problems(fig) == []
+        [legend] = fig.legends
+        fig.canvas.draw()
+        top = max(ax.get_tightbbox().y1 for ax in fig.axes if ax.get_visible())
+        assert legend.get_window_extent().y0 >= top - 1  # above every panel, over no data
+    finally:
+        viz.use_style("screen")

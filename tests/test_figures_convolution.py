@@ -213,3 +213,21 @@ def test_static_figures_build_in_both_scales(scale):
     fig = figures.timings([3, 5], {"direct": [1e-3, 2e-3], "FFT": [2e-3, 2e-3]}, "title")
     assert fig.axes[0].get_yscale() == "log" and len(fig.axes[0].lines) == 2
     assert_legible(fig, scale)
+
+
+def test_fold_wraps_long_titles_to_their_panel_at_both_scales():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=50), rng.normal(size=50)
+    panels = {"linear stack: one convolution does the same": (a, a),
+              "with a ReLU between: one convolution cannot do the same": (a, b)}
+    for scale in ("screen", "projector"):
+        viz.use_style(scale)
+        try:
+            fig = figures.fold(panels)
+            assert viz.legibility_problems(fig) == [], scale
+            fig.canvas.draw()
+            left, right = (ax.title.get_window_extent() for ax in fig.axes)
+            assert left.x1 < right.x0, f"{scale}: the titles overlap"
+            assert "\n" in fig.axes[1].get_title()
+        finally:
+            viz.use_style("screen")

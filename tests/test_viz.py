@@ -167,3 +167,37 @@ def test_live_figure_set_animated_swaps_the_moving_artists():
     other, *_ = _blit_demo()
     with pytest.raises(ValueError, match="animated artists must belong to fig"):
         live.set_animated([other.axes[0].title])
+
+
+def test_legibility_problems_finds_small_clipped_and_covering_texts():
+    viz.use_style("projector")
+    try:
+        fig, ax = viz.figure(figsize=(4, 3))
+        x = np.linspace(0, 1, 50)
+        ax.plot(x, x, label="diagonal")
+        ax.set_xlim(0, 1)
+        ax.set_title("fine")
+        assert viz.legibility_problems(fig) == []
+
+        ax.text(0.5, 0.5, "tiny", fontsize=10)
+        ax.text(0.9, 0.1, "runs off the right edge of the canvas", fontsize=20)
+        ax.legend(loc="center")  # right over the diagonal
+        kinds = {(kind, what) for kind, what, _ in viz.legibility_problems(fig)}
+        assert kinds == {("small", "tiny"), ("clipped", "runs off the right edge of the canvas"),
+                         ("legend", "fine")}
+        # at the screen scale 12 pt is the floor
+        assert ("small", "tiny") not in {(k, w) for k, w, _ in viz.legibility_problems(fig, min_pt=10)}
+    finally:
+        viz.use_style("screen")
+
+
+def test_legibility_problems_ignores_tick_labels_outside_the_view():
+    viz.use_style("projector")
+    try:
+        fig, ax = viz.figure(figsize=(4, 3))
+        ax.plot([0, 1], [0, 1])
+        ax.set_xticks([-5, 0, 1, 50])  # two ticks outside the limits: never drawn
+        ax.set_xlim(0, 1)
+        assert viz.legibility_problems(fig) == []
+    finally:
+        viz.use_style("screen")

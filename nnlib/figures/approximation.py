@@ -57,8 +57,11 @@ def bishop_panels(x, panels):
                xlabel="x", ylabel="y", title=title)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
-    axes[0, 0].legend(loc="lower left", fontsize=viz.fontsize("small"))
-    fig.tight_layout()
+    # One legend for all panels, above them: inside a panel it covered the hidden units' curves.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
+               fontsize=viz.fontsize("small"))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 * viz.SCALES[viz.scale()]["grow"] / fig.get_figheight()))
     return fig
 
 

@@ -12,6 +12,8 @@ with a blue-white-red map centred at zero and a colourbar, so that white means z
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib as mpl
 import numpy as np
 from matplotlib.collections import LineCollection
@@ -377,7 +379,11 @@ def fold(panels):
         ax.scatter(np.ravel(target), np.ravel(fit), s=8, color=viz.BLUE, alpha=0.4, zorder=2)
         ax.set_xlabel("output of the two-layer stack")
         ax.set_ylabel("best single convolution")
-        ax.set_title(title, fontsize=viz.fontsize("font"))
+        # ~2 characters per point of axes width: a long title wraps instead of running into
+        # the next panel (at the projector scale it ran past the figure's edge)
+        width_pt = 72 * ax.get_position().width * fig.get_figwidth()
+        ax.set_title(textwrap.fill(title, max(12, int(width_pt / viz.fontsize("font") * 1.9))),
+                     fontsize=viz.fontsize("font"))
     fig.tight_layout()
     return fig
 
