@@ -87,3 +87,15 @@ def test_bishop_panels_legend_sits_above_the_panels_at_the_projector_scale():
         assert legend.get_window_extent().y0 >= top - 1  # above every panel, over no data
     finally:
         viz.use_style("screen")
+
+
+def test_losses_against_margin_legend_covers_no_curve():
+    m = np.linspace(-2, 3, 501)
+    curves = {"0-1": (m < 0).astype(float), "hinge": np.maximum(0, 1 - m),
+              "logistic": np.log1p(np.exp(-m)), "squared": (1 - m) ** 2}
+    for scale in ("screen", "projector"):
+        viz.use_style(scale)
+        try:
+            assert viz.legibility_problems(figures.losses_against_margin(m, curves)) == [], scale
+        finally:
+            viz.use_style("screen")

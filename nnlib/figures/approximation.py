@@ -186,7 +186,7 @@ def losses_against_margin(margins, curves):
     ax.set(xlim=(margins.min(), margins.max()), ylim=(-0.1, 4), xlabel="margin y·s (positive: right side)",
            ylabel="loss of one point", title="hinge and logistic losses keep pushing until the margin is safe")
     ax.axvline(0, color=BLACK, lw=_lw(0.5), ls=":")
-    ax.legend(loc="upper right", fontsize=viz.fontsize("small"))
+    ax.legend(loc="upper center", fontsize=viz.fontsize("small"))  # between the rising arms
     fig.tight_layout()
     return fig
 
