@@ -123,6 +123,16 @@ def figure(*args, figsize=None, **kwargs):
     return fig, axes
 
 
+def legend_below(ax, ncol: int = 2, **kwargs):
+    """A frameless legend under the axes' x label, in ``ncol`` columns: for axes whose data
+    leave no corner free (a legend inside would cover curves or points). Call
+    ``fig.tight_layout()`` afterwards so that the figure makes room for it."""
+    height_pt = 72 * ax.get_position().height * ax.figure.get_figheight()
+    below = 3.2 * fontsize("font") / height_pt  # tick labels and the x label sit in between
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -below), ncol=ncol, frameon=False,
+                     fontsize=fontsize("small"), **kwargs)
+
+
 def legibility_problems(fig, min_pt: float | None = None, texts=None, renderer=None) -> list[tuple]:
     """What a projector would lose in ``fig``: ``[(kind, what, detail), ...]``, empty if nothing.
 

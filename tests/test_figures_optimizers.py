@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from nnlib import viz
 from nnlib.figures import optimizers as figures
 
 BOWL = SimpleNamespace(name="bowl", f=lambda w: 0.5 * (w[..., 0] ** 2 + 20 * w[..., 1] ** 2),
@@ -57,3 +58,19 @@ def test_update_saddle_floors_the_distance_and_draws_the_growth_guide():
     figures.update_saddle(artists, path, 0.1, "title")
     assert artists.dist.get_ydata()[0] == artists.floor
     np.testing.assert_allclose(artists.guide.get_ydata(), artists.floor * 1.1 ** np.arange(3))
+
+
+def test_restarts_figure_keeps_its_legend_off_the_data_at_both_scales():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(30, 1))
+    y = np.sin(2 * X)
+    grid = np.linspace(-2.2, 2.2, 200)
+    curves = [np.sin(2 * grid) + 0.2 * rng.normal() * grid for _ in range(12)]
+    losses = rng.uniform(0.01, 0.06, size=12)
+    for scale in ("screen", "projector"):
+        viz.use_style(scale)
+        try:
+            fig = figures.restarts_figure(X, y, grid, curves, losses, int(np.argmin(losses)))
+            assert viz.legibility_problems(fig) == [], scale
+        finally:
+            viz.use_style("screen")

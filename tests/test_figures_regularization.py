@@ -28,3 +28,20 @@ def test_update_regularization_redraws_the_curves_only_when_the_kind_changes():
     assert len(art.train.get_xdata()) == 0 and art.ax.get_title() == "L2 = 0.1"
     figures.update_regularization(art, "dropout", (0.0, 0.01, 0.1), errors, 0, (x, x))
     assert len(art.train.get_xdata()) == 3 and art.ax2.get_xlabel() == "dropout"
+
+
+def test_overfit_figure_keeps_its_legends_off_the_data_at_both_scales():
+    rng = np.random.default_rng(0)
+    X, X_val = rng.uniform(-1, 1, size=(20, 1)), rng.uniform(-1, 1, size=(20, 1))
+    y, y_val = np.sin(3 * X) + 0.1, np.sin(3 * X_val)
+    grid = np.linspace(-1, 1, 200)
+    t = np.arange(300)
+    # as in section 1: training error falls for good, validation error falls, then rises
+    history = {"loss": np.geomspace(1, 1e-3, 300), "val_loss": 0.3 * np.exp(-t / 15) + 0.02 + 2e-4 * t}
+    for scale in ("screen", "projector"):
+        viz.use_style(scale)
+        try:
+            fig = figures.overfit_figure(X, y, X_val, y_val, grid, np.sin(3 * grid), history, 0.01)
+            assert viz.legibility_problems(fig) == [], scale
+        finally:
+            viz.use_style("screen")

@@ -183,13 +183,15 @@ def restarts_figure(X, y, grid, curves, losses, best):
     ax.set_xlabel("input $x$")
     ax.set_ylabel("output")
     ax.set_title(f"{len(curves)} restarts: same data, different initial weights")
-    ax.legend(loc="lower left", fontsize=viz.fontsize("small"))
+    # below the axes: inside, it covered restarts' curves and data points in every corner
+    viz.legend_below(ax)
     ax2.hist(losses, bins=12, color=viz.SKY, edgecolor="white")
     ax2.axvline(losses[best], color=viz.VERMILLION, lw=2.5)
     ax2.set_xlabel("final training MSE")
     ax2.set_ylabel("number of restarts")
     ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.set_title("Where each restart ended")
+    fig.tight_layout()
     return fig
 
 

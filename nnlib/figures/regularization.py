@@ -49,10 +49,11 @@ def overfit_figure(X, y, X_val, y_val, x_grid, curve, history, floor):
     data_panel(ax, X, y, X_val, y_val, x_grid)
     ax.plot(x_grid, curve, color=viz.VERMILLION, lw=2.5, label="network after 300 epochs")
     ax.set_title("It threads the training points")
-    ax.legend(loc="upper left", fontsize=viz.fontsize("small"))
+    viz.legend_below(ax)  # inside, it covered data points in every corner
     curves_panel(ax2, history, floor)
     ax2.set_title("Training error falls, validation error rises")
     ax2.legend(loc="upper right", fontsize=viz.fontsize("small"))
+    fig.tight_layout()
     return fig
 
 
