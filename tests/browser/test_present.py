@@ -230,3 +230,49 @@ def test_notebook_as_slides(path, browser, tmp_path, artifacts_dir, monkeypatch)
         server.stop()
     record["test_s"] = round(time.perf_counter() - t_start, 1)
 
+
+
+@pytest.mark.skipif(len(NOTEBOOKS) < 2, reason="the index needs two notebooks")
+def test_index_links_every_deck(browser, tmp_path, artifacts_dir, monkeypatch):
+    """``make present`` without NB: the index deck, served with its decks (two here, the
+    shortest to run: every deck preheats at start-up), links each one, and a link opens it."""
+    chosen = sorted(NOTEBOOKS, key=lambda p: p.stat().st_size)[:2]
+    chosen.sort()
+    decks = tmp_path / "decks"
+    present.build(chosen, decks, index=True)
+    port = env.free_port()
+    for name, value in present.voila_environment({}).items():
+        monkeypatch.setenv(name, value)
+    server = env.Voila(present.voila_command(decks, port, pool_size=1), port=port,
+                       cwd=tmp_path, workdir=tmp_path / "jupyter",
+                       log_path=artifacts_dir / "voila_present_index.log")
+    server.start()
+    try:
+        deadline = time.monotonic() + 120
+        while server.log_path.read_text(encoding="utf-8").count("is filled with") < 3:
+            assert time.monotonic() < deadline, "the decks' kernel pools did not fill in 120 s"
+            time.sleep(0.2)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = ctx.new_page()
+        log = pages.PageLog(page)
+        page.goto(f"{server.base_url}/voila/render/{present.INDEX_NAME}",
+                  wait_until="domcontentloaded", timeout=FIRST_VISIT_TIMEOUT_S * 1000)
+        page.wait_for_selector(".reveal .slides section.present", state="visible",
+                               timeout=FIRST_VISIT_TIMEOUT_S * 1000)
+        links = page.locator(".reveal section.present .nnlib-contents a")
+        assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+            p.name for p in chosen]
+        text = page.evaluate("() => document.body.textContent")
+        for key, what in present.KEYS:
+            assert what in text, f"the index does not explain {key!r}"
+        page.screenshot(path=str(artifacts_dir / "present_index.png"))
+        links.nth(1).click()
+        page.wait_for_url(f"**/voila/render/{chosen[1].name}*", timeout=30_000)
+        page.wait_for_selector(".reveal .slides section.present", state="visible",
+                               timeout=FIRST_VISIT_TIMEOUT_S * 1000)
+        title = present.title_and_summary(env.load_notebook(chosen[1]))[0]
+        assert title in page.evaluate(_CURRENT)
+        assert not log.page_errors, "JavaScript errors:\n" + "\n".join(log.page_errors)
+        ctx.close()
+    finally:
+        server.stop()
