@@ -9,7 +9,8 @@ figure scale on (``NNLIB_SCALE=projector`` in the kernel's environment), kernels
 How a notebook becomes slides (``presentation()``):
 
 - Markdown cells are split at their ``#``/``##``/``###`` heading lines. The title (``# ``)
-  opens the first slide, every ``## `` section a new slide (left-right), every ``### ``
+  with its first paragraph opens the first slide (a long title cell's rest, the goals and
+  prerequisites, follows as prose), every ``## `` section a new slide (left-right), every ``### ``
   sub-section a sub-slide (down).
 - Prose longer than ``LONG_PROSE`` characters gets a sub-slide of its own. A figure or widget
   (a code cell whose stored outputs show an image or a widget) gets a sub-slide of its own,
@@ -147,6 +148,20 @@ def split_at_headings(text: str) -> list[str]:
     return pieces
 
 
+def _split_title(pieces: list[str]) -> list[str]:
+    """A long title piece (``# ``) keeps its first paragraph; the rest (goals, prerequisites)
+    becomes a piece of its own, so the title slide is the title and what the notebook is about."""
+    out = []
+    for text in pieces:
+        heading = _heading(text)
+        parts = re.split(r"\n\s*\n", text, maxsplit=2)
+        if heading and heading[0] == 1 and len(text) > LONG_PROSE and len(parts) == 3:
+            out += ["\n\n".join(parts[:2]), parts[2]]
+        else:
+            out.append(text)
+    return out
+
+
 def _is_visual(cell: dict) -> bool:
     """Whether a code cell's stored outputs show a picture or a widget."""
     return any(mime in out.get("data", {})
@@ -187,7 +202,7 @@ def _pieces(nb: dict) -> list[dict]:
             cell["_own"] = bool(_own_slide_type(cell))
             out.append(cell)
             continue
-        for k, text in enumerate(split_at_headings(_source(cell))):
+        for k, text in enumerate(_split_title(split_at_headings(_source(cell)))):
             piece = copy.deepcopy(cell)
             piece["source"] = text
             if k:

@@ -224,3 +224,14 @@ def test_every_course_notebook_makes_a_deck_without_checkers(path):
     text = json.dumps(shown)
     assert "Not yet" not in text and "✓ Right" not in text
     assert sum(c["metadata"]["slideshow"]["slide_type"] == "slide" for c in shown) >= 4
+
+
+def test_a_long_title_cell_keeps_its_first_paragraph_on_the_title_slide():
+    goals = "**After this notebook you can**\n\n" + "\n".join(f"- goal {i} " + "x" * 60
+                                                              for i in range(10))
+    nb = notebook(md("# 07 · Title\n\nWhat it is about.\n\n" + goals), md("## 1. S\n\nText."))
+    out = present.presentation(nb)
+    assert sources(out)[:2] == ["# 07 · Title\n\nWhat it is about.", goals]
+    assert [c["metadata"]["slideshow"]["slide_type"] for c in out["cells"][:2]] == [
+        "slide", "subslide"]
+    assert present.title_and_summary(nb) == ("07 · Title", "What it is about.")
