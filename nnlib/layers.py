@@ -124,9 +124,16 @@ class ReLU(_Elementwise):
     """
 
     f, df = staticmethod(F.relu), staticmethod(F.relu_grad)
+    _fused = False  # True after a Sequential ran this ReLU inside the max-pool after it
+
+    def forward(self, x):
+        self._fused = False
+        return super().forward(x)
 
     def backward(self, grad_y):
         grad_y = self._check_grad(grad_y)
+        if self._fused:  # the max-pool's backward has applied this ReLU's mask already
+            return grad_y
         return grad_y * (self._x > 0)  # one pass: bool × float keeps the float dtype
 
 
