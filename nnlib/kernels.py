@@ -558,7 +558,7 @@ def pool2d_forward(x, kernel, mode):
 def pool2d_backward(grad_out, cache):
     """Gradient of :func:`pool2d_forward`: fresh memory in the forward input's layout."""
     perm, col_idx, row_idx, x_shape, dtype, (kh, kw), mode = cache
-    g = grad_out.transpose(perm)
+    g = np.ascontiguousarray(grad_out.transpose(perm))  # the layout of the stored indices
     dtype = np.result_type(dtype, g)
     grad_xt = np.zeros(tuple(x_shape[i] for i in perm), dtype=dtype)
     out_hw = g.shape[2:]
