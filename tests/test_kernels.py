@@ -355,3 +355,25 @@ def test_nnlib_num_threads_environment_variable():
 def test_an_empty_batch_goes_through(layer):
     y = layer(np.zeros((0, 1, 6, 6)))
     assert y.shape[0] == 0 and layer.backward(np.zeros_like(y)).shape == (0, 1, 6, 6)
+
+
+def test_float32_end_to_end_no_float64_sneaks_in():
+    # every activation and every gradient of a float32 LeNet-5 step stays float32, fused or not
+    X, y, _, _ = nnlib.mnist.load_mnist("5k")
+    for variant in ("modern", "classic"):
+        model = lenet5(variant, rng=0).to(np.float32)
+        loss = nnlib.CrossEntropyLoss()
+        opt = nnlib.optim.Adam(model.parameters(), lr=1e-3)
+        xb, yb = X[:10].astype(np.float32), y[:10]
+        h, dtypes = xb, []
+        for layer in model:  # layer by layer
+            h = layer(h)
+            dtypes.append(h.dtype)
+        assert model(xb).dtype == np.float32  # through Sequential (fused pairs)
+        opt.zero_grad()
+        loss(model(xb), yb)  # the loss value itself is a Python float, by design
+        g = loss.backward()
+        dtypes += [g.dtype, model.backward(g).dtype]
+        opt.step()
+        dtypes += [a.dtype for p in model.parameters() for a in (p.value, p.grad)]
+        assert set(dtypes) == {np.dtype(np.float32)}, (variant, dtypes)
