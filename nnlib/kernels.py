@@ -479,25 +479,31 @@ def _batch_index(perm, s):
 
 
 def _reduce(views, out, idx):
-    """out = max of views, idx = which view held the first maximum; or, idx None, their sum."""
+    """out = max of views, idx = which view held the first maximum (NaNs: :func:`_first_nans`
+    fixes idx afterwards); or, idx None, their sum."""
     if idx is None:
         np.add(views[0], views[1], out=out) if len(views) > 1 else np.copyto(out, views[0])
         for v in views[2:]:
             out += v
         return
-    np.copyto(out, views[0])
-    for k, v in enumerate(views[1:], 1):
-        # strictly greater: a tie keeps the earlier maximum (PyTorch's first maximum)
-        if k == 1:
-            np.greater(v, out, out=idx)
-        else:  # idx += better·(k - idx), whole-array arithmetic (boolean setitem is 40x slower)
-            better = np.greater(v, out)
-            idx += better * (k - idx)
-        np.maximum(out, v, out=out)
     if len(views) == 1:
+        np.copyto(out, views[0])
         idx[...] = 0
-    nan = np.isnan(out)  # one pass over the output; NaNs are rare, so the fix-up costs nothing
-    if nan.any():  # as PyTorch: a NaN is the maximum, and the window's first NaN gets the gradient
+        return
+    # strictly greater: a tie keeps the earlier maximum (PyTorch's first maximum)
+    np.greater(views[1], views[0], out=idx)
+    np.maximum(views[0], views[1], out=out)
+    for k, v in enumerate(views[2:], 2):
+        # idx += better·(k - idx), whole-array arithmetic (boolean setitem is 40x slower)
+        better = np.greater(v, out)
+        idx += better * (k - idx)
+        np.maximum(out, v, out=out)
+
+
+def _first_nans(views, out, idx):
+    """As PyTorch: a NaN is the maximum, and the window's first NaN gets the gradient."""
+    nan = np.isnan(out)
+    if nan.any():
         for k in reversed(range(len(views))):
             idx[nan & np.isnan(views[k])] = k
 
@@ -548,6 +554,12 @@ def pool2d_forward(x, kernel, mode):
         for p in range(kh):
             _reduce(list(st[p]), rows[(p,) + i], None if col_idx is None else col_idx[(p,) + i])
         _reduce(list(rows[every]), out[i], None if row_idx is None else row_idx[i])
+        # np.maximum carries a NaN to the window's maximum: one check of the output, and
+        # the fix-up of the indices only where a NaN is (rare)
+        if mode == "max" and np.isnan(out[i]).any():
+            for p in range(kh):
+                _first_nans(list(st[p]), rows[(p,) + i], col_idx[(p,) + i])
+            _first_nans(list(rows[every]), out[i], row_idx[i])
         if mode == "avg":
             out[i] *= np.asarray(1.0 / (kh * kw), dtype=x.dtype)
 
