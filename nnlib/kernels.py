@@ -473,11 +473,6 @@ def _layout(x):
     return (1, 0, 2, 3) if x.strides[1] > x.strides[0] else (0, 1, 2, 3)
 
 
-def _batch_index(perm, s):
-    """Index of the batch slice s in an array laid out as ``x.transpose(perm)``."""
-    return (slice(None), s) if perm[0] == 1 else (s,)
-
-
 def _reduce(views, out, idx):
     """out = max of views, idx = which view held the first maximum (NaNs: :func:`_first_nans`
     fixes idx afterwards); or, idx None, their sum."""
@@ -547,7 +542,7 @@ def pool2d_forward(x, kernel, mode):
         col_idx, row_idx = np.empty(rows.shape, x.dtype), np.empty(out.shape, x.dtype)
 
     def half(s):
-        i = _batch_index(perm, s)
+        i = (s,)  # the outer axis of memory (channels, when channel-major): contiguous halves
         every = (slice(None),) + i
         st = stack[(slice(None),) + every]
         np.copyto(st, _stack_view(xt[i], kernel, out_hw))
@@ -563,7 +558,7 @@ def pool2d_forward(x, kernel, mode):
         if mode == "avg":
             out[i] *= np.asarray(1.0 / (kh * kw), dtype=x.dtype)
 
-    run_halves(half, x.shape[0])
+    run_halves(half, A)
     return out.transpose(perm), (perm, col_idx, row_idx, x.shape, x.dtype, kernel, mode)
 
 
@@ -577,7 +572,7 @@ def pool2d_backward(grad_out, cache):
     grad_rows = np.empty((kh,) + g.shape, dtype=dtype) if mode == "max" else None
 
     def half(s):
-        i = _batch_index(perm, s)
+        i = (s,)
         target = _stack_view(grad_xt[i], (kh, kw), out_hw)  # (kh, kw, a, b, H_out, W_out)
         if mode == "avg":  # every pixel of a window gets the same share
             target[...] = g[i] * np.asarray(1.0 / (kh * kw), dtype=dtype)
@@ -587,5 +582,5 @@ def pool2d_backward(grad_out, cache):
         for p in range(kh):
             _route(grad_rows[(p,) + i], col_idx[(p,) + i], list(target[p]))
 
-    run_halves(half, x_shape[0])
+    run_halves(half, grad_xt.shape[0])
     return grad_xt.transpose(perm)
