@@ -180,10 +180,10 @@ class _Pool2d(Module):
         self.implementation = check_implementation(implementation, owner, ("fast", "reference"))
         self._out_shape = None
 
-    _relu_out = None  # set by MaxPool2d.forward_fused: the ReLU's output, whose mask backward applies
+    _relu_mask = None  # set by MaxPool2d.forward_fused: where the fused ReLU's output is > 0
 
     def forward(self, x):
-        self._relu_out = None
+        self._relu_mask = None
         owner = f"{type(self).__name__}.forward"
         x = check_input(x, owner)
         hw = out_hw(x.shape, self._kernel, self._stride, (0, 0), owner)
@@ -200,8 +200,8 @@ class _Pool2d(Module):
 
     def backward(self, grad_y):
         grad_y = check_grad(self, grad_y)
-        if self._relu_out is not None:  # fused: the ReLU's derivative, on the pooled map
-            grad_y = grad_y * (self._relu_out > 0)
+        if self._relu_mask is not None:  # fused: the ReLU's derivative, on the pooled map
+            grad_y = grad_y * self._relu_mask
         if self._cache is not None:
             return kernels.pool2d_backward(grad_y, self._cache)
         if self.implementation == "reference":
@@ -260,7 +260,7 @@ class MaxPool2d(_Pool2d):
         self._check_guard()
         y = self.forward(x)
         np.maximum(y, 0, out=y)  # fresh memory of ours: the ReLU in place
-        self._relu_out = y
+        self._relu_mask = y > 0  # kept apart: the caller may change y in place
         relu._fused, relu._x, relu._y, relu._out_shape = True, None, None, x.shape
         return y
 

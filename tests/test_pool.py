@@ -227,7 +227,7 @@ def test_relu_then_max_pool_fused_equals_the_two_layers(N, C, H, W, k, seed, dty
     fused = nnlib.Sequential(nnlib.ReLU(), MaxPool2d(k))
     g = rng.standard_normal((N, C, H // kh, W // kw)).astype(dtype)
     y, gx = fused(x), fused.backward(g)
-    assert fused[0]._fused and fused[1]._relu_out is not None  # the fused path did run
+    assert fused[0]._fused and fused[1]._relu_mask is not None  # the fused path did run
     y_ref, gx_ref = _step_by_step([nnlib.ReLU(), MaxPool2d(k)], x, g)
     y_loop, gx_loop = _step_by_step([nnlib.ReLU(), MaxPool2d(k, implementation="reference")], x, g)
     np.testing.assert_array_equal(y, y_ref)
@@ -261,5 +261,5 @@ def test_no_fusion_where_the_pool_is_not_the_fast_disjoint_one():
     for pool in (MaxPool2d(3, 2), MaxPool2d(2, implementation="reference"), AvgPool2d(2)):
         net = nnlib.Sequential(nnlib.ReLU(), pool)
         y = net(x)
-        assert not net[0]._fused and pool._relu_out is None
+        assert not net[0]._fused and pool._relu_mask is None
         np.testing.assert_array_equal(y, pool(np.maximum(x, 0)))
