@@ -404,8 +404,9 @@ def main() -> None:
     print(f"\nTraining throughput, LeNet-5 modern, float32, batch {BATCH}, SGD momentum 0.9; "
           f"images/s, best of {args.rounds} alternating rounds (all rounds in brackets).\n"
           "threads: nnlib.kernels.set_num_threads and torch.set_num_threads. 'nnlib' keeps numpy's\n"
-          "BLAS on 1 thread (every nnlib conv product runs on its calling thread anyway; Linear's\n"
-          "products are the only ones OpenBLAS would thread); 'BLAS threaded' leaves it at n.")
+          "BLAS on 1 thread; 'BLAS threaded' leaves it at n. Every nnlib product (convolutions, and\n"
+          "Linear through kernels.matmul) is cut small enough that OpenBLAS never threads it, so\n"
+          "the two should agree up to noise.")
     print(f"  {'OpenBLAS setting':<54} {'threads':>7} {'nnlib':>8} {'BLAS thr.':>9} {'PyTorch':>8} {'ratio':>6}")
     for setting in settings:
         for threads in (1, 2):
