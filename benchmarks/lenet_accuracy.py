@@ -31,17 +31,7 @@ import nnlib  # noqa: E402
 from nnlib.lenet import lenet5  # noqa: E402
 from nnlib.mnist import load_mnist, read_idx  # noqa: E402
 
-
-def _official_dir() -> Path:
-    """../shared/data/mnist-test beside the repository, or beside the folder that holds it
-    (a git worktree such as wt/<name>)."""
-    for base in (ROOT.parent, ROOT.parent.parent):
-        if (base / "shared" / "data" / "mnist-test").is_dir():
-            return base / "shared" / "data" / "mnist-test"
-    return ROOT.parent / "shared" / "data" / "mnist-test"
-
-
-OFFICIAL = _official_dir()
+OFFICIAL = ROOT.parent / "shared" / "data" / "mnist-test"
 
 
 def main() -> None:

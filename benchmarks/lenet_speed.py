@@ -43,18 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 BATCH = 64
+OFFICIAL = ROOT.parent / "shared" / "data" / "mnist-test"
 
-
-def _official_dir() -> Path:
-    """../shared/data/mnist-test beside the repository, or beside the folder that holds it
-    (a git worktree such as wt/<name>)."""
-    for base in (ROOT.parent, ROOT.parent.parent):
-        if (base / "shared" / "data" / "mnist-test").is_dir():
-            return base / "shared" / "data" / "mnist-test"
-    return ROOT.parent / "shared" / "data" / "mnist-test"
-
-
-OFFICIAL = _official_dir()
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
