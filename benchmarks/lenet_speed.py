@@ -22,7 +22,7 @@ nnlib's first layer is built with ``input_grad=False``, the equivalent of PyTorc
 
 Usage::
 
-    python benchmarks/lenet_speed.py [--rounds 2] [--batches 30] [--skip-torch]
+    python benchmarks/lenet_speed.py [--rounds 2] [--batches 30] [--skip-torch] [--coretype Haswell]
 
 PyTorch is never a dependency of nnlib; to compare, ``pip install torch==2.13.0`` in the venv.
 """
@@ -351,6 +351,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per setting")
     parser.add_argument("--batches", type=int, default=30, help="batches per timed pass")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--coretype", metavar="NAME",
+                        help="also measure with OPENBLAS_CORETYPE=NAME (e.g. Haswell, as some shared "
+                             "machines force), for the measuring subprocesses only")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -372,6 +375,8 @@ def main() -> None:
                 "OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset": dict.fromkeys(OPENBLAS_VARS)}
     if not set_by_env:  # the environment sets neither: one setting, measured once
         settings = {"OpenBLAS variables unset (the environment sets none)": {}}
+    if args.coretype:
+        settings[f"OPENBLAS_CORETYPE={args.coretype} (forced)"] = {"OPENBLAS_CORETYPE": args.coretype}
     # (name, library, BLAS threads for a given thread count)
     contenders = [("nnlib", "nnlib", lambda n: 1), ("nnlib, BLAS threaded", "nnlib", lambda n: n)]
     if have_torch:
