@@ -392,8 +392,10 @@ def main() -> None:
                     r = run_worker([lib, str(threads), str(args.batches), str(blas(threads))], env)
                     results.setdefault((setting, threads, name), []).append(r["images_per_second"])
                     info[lib] = r.get("version", info.get(lib)), r["blas"]
+                    info[setting] = r["blas"]
     ref = run_worker(["nnlib-reference", "2", "3", "1"])
-    print(f"load average at end {os.getloadavg()[0]:.2f}; BLAS: {info['nnlib'][1]}")
+    blas = "; ".join(f"{setting}: {', '.join(info[setting])}" for setting in settings)
+    print(f"load average at end {os.getloadavg()[0]:.2f}; BLAS under {blas}")
     if have_torch:
         print(f"PyTorch {info['torch'][0]}")
     print(f"\nTraining throughput, LeNet-5 modern, float32, batch {BATCH}, SGD momentum 0.9; "
