@@ -81,15 +81,19 @@ class Linear(Module):
 class _Elementwise(Module):
     """An activation y = f(x) whose backward is grad_y * f'(x), from the cached x and y.
 
-    Subclasses name their pair of :mod:`nnlib.functional` functions and, if any, the
-    keyword arguments both take (``negative_slope``, ``alpha``).
+    Subclasses name their pair of :mod:`nnlib.functional` functions and, if any, the one
+    hyperparameter both take (``param``: ``negative_slope``, ``alpha``), stored on the layer.
     """
 
     f = staticmethod(F.identity)
     df = staticmethod(F.identity_grad)
+    param: str | None = None
 
     def _kwargs(self) -> dict:
-        return {}
+        return {self.param: getattr(self, self.param)} if self.param else {}
+
+    def extra_repr(self) -> str:
+        return "".join(f"{k}={v}" for k, v in self._kwargs().items())
 
     def forward(self, x):
         x = check_array(x, "x", f"{type(self).__name__}.forward")
@@ -143,17 +147,11 @@ class LeakyReLU(_Elementwise):
     Shape: any, output same as input.
     """
 
-    f, df = staticmethod(F.leaky_relu), staticmethod(F.leaky_relu_grad)
+    f, df, param = staticmethod(F.leaky_relu), staticmethod(F.leaky_relu_grad), "negative_slope"
 
     def __init__(self, negative_slope: float = 0.01):
         check_in_range(negative_slope, "negative_slope", "LeakyReLU", 0.0, 1.0, hi_open=False)
         self.negative_slope = negative_slope
-
-    def _kwargs(self) -> dict:
-        return {"negative_slope": self.negative_slope}
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
 
 
 class ELU(_Elementwise):
@@ -162,17 +160,11 @@ class ELU(_Elementwise):
     Shape: any, output same as input.
     """
 
-    f, df = staticmethod(F.elu), staticmethod(F.elu_grad)
+    f, df, param = staticmethod(F.elu), staticmethod(F.elu_grad), "alpha"
 
     def __init__(self, alpha: float = 1.0):
         check_positive(alpha, "alpha", "ELU", allow_zero=True)
         self.alpha = alpha
-
-    def _kwargs(self) -> dict:
-        return {"alpha": self.alpha}
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
 
 
 class Identity(Module):
