@@ -18,9 +18,12 @@ import numpy as np
 from .. import viz
 from .perceptron import CLASS_COLOURS, CLASS_MARKERS, PROBABILITY
 
-__all__ = ["MAX_DEPTH", "MAX_WIDTH", "PlaygroundFigure", "data_sets", "extent_of", "grow_limit", "scaled"]
+__all__ = ["MAX_DEPTH", "MAX_WIDTH", "PlaygroundFigure", "data_sets", "extent_of", "grow_limit", "montage", "scaled"]
 
 MAX_DEPTH, MAX_WIDTH = 4, 8  # hidden layers and units per layer the figure has room for
+# A widget redraws what changed and everything above it in its axes; what never changes
+# while training (axes, ticks, titles, legends: all outside the moving area) goes below it.
+_STILL, _MOVING = 0.5, 1.0
 
 
 def extent_of(*point_sets, pad: float = 0.15) -> tuple[float, float, float, float]:
@@ -53,6 +56,21 @@ def scaled(activation: np.ndarray) -> np.ndarray:
     a = np.asarray(activation, dtype=float)
     peak = np.abs(a).max() if a.size else 0.0
     return a / peak if peak > 0 else np.zeros_like(a)
+
+
+def montage(maps, rows: int, cols: int, gap: int = 2) -> np.ndarray:
+    """The unit pictures ``maps[l][u]`` (each r x r, scaled by :func:`scaled`) as one image of
+    ``rows`` x ``cols`` tiles, layer l in tile row l (the first layer on top); NaN (drawn
+    transparent) in the gaps and where a tile has no unit. One image, because drawing one
+    picture per unit costs a few milliseconds each on every frame."""
+    tiles = [np.asarray(m, dtype=float) for layer in maps for m in layer]
+    r = tiles[0].shape[0] if tiles else 1
+    image = np.full((rows * (r + gap) - gap, cols * (r + gap) - gap), np.nan)
+    for i, layer in enumerate(maps[:rows]):
+        for j, unit in enumerate(layer[:cols]):
+            top, left = (rows - 1 - i) * (r + gap), j * (r + gap)  # origin="lower": row 0 is drawn lowest
+            image[top:top + r, left:left + r] = scaled(unit)
+    return image
 
 
 def _scatter(ax, X, y, part):
@@ -93,28 +111,28 @@ class PlaygroundFigure:
 
     Attributes
     ----------
-    fig : the matplotlib Figure;  boundary, losses : the two main axes;  units : 2-D array of axes
+    fig : the matplotlib Figure;  boundary, losses, units : its three axes
     """
 
     def __init__(self, extent, max_depth: int = MAX_DEPTH, max_width: int = MAX_WIDTH):
-        fig, ax = viz.figure(figsize=(13, 6.6))
+        fig, ax = viz.figure(figsize=(12, 6.2))
         ax.remove()
         outer = fig.add_gridspec(2, 2, width_ratios=[1.05, 1], height_ratios=[1, 1.25], wspace=0.3, hspace=0.45)
         self.fig = fig
         self.boundary = fig.add_subplot(outer[:, 0])
         self.losses = fig.add_subplot(outer[0, 1])
-        cells = outer[1, 1].subgridspec(max_depth, max_width, wspace=0.08, hspace=0.12)
-        self.units = np.array([[fig.add_subplot(cells[i, j]) for j in range(max_width)] for i in range(max_depth)])
+        self.units = fig.add_subplot(outer[1, 1])
+        self.rows, self.cols = max_depth, max_width
         self._extent = tuple(float(v) for v in extent)
         self._boundary_axes(self.boundary)
         self._loss_axes(self.losses)
-        self._unit_axes()
-        self.depth, self.width = max_depth, max_width
+        self._unit_axes(self.units)
 
     # ---- building ------------------------------------------------------------------------
     def _boundary_axes(self, ax):
         self.shade = ax.imshow(np.full((2, 2), 0.5), origin="lower", extent=self._extent, cmap=PROBABILITY,
-                               vmin=0, vmax=1, interpolation="bilinear", zorder=0)
+                               vmin=0, vmax=1, interpolation="bilinear", zorder=_MOVING)
+        ax.set_axisbelow(True)
         bar = self.fig.colorbar(self.shade, ax=ax, fraction=0.046, pad=0.03, ticks=[0, 0.5, 1])
         bar.set_label("P(orange class)")
         self.points = {(part, k): artist for part in ("train", "test")
@@ -125,46 +143,50 @@ class PlaygroundFigure:
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
         ax.grid(False)
-        ax.set_title("filled: training points, hollow: test points", fontsize=viz.fontsize("small"))
+        ax.set_title("filled: training points, hollow: test points", fontsize=viz.fontsize("small"),
+                     zorder=_STILL)
 
     def _loss_axes(self, ax):
-        (self.train_curve,) = ax.plot([], [], color=viz.BLUE, label="training loss")
-        (self.test_curve,) = ax.plot([], [], color=viz.VERMILLION, linestyle="--", label="test loss")
+        (self.train_curve,) = ax.plot([], [], color=viz.BLUE, label="training loss", zorder=_MOVING)
+        (self.test_curve,) = ax.plot([], [], color=viz.VERMILLION, linestyle="--", label="test loss", zorder=_MOVING)
+        ax.set_axisbelow(True)
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 1)
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy")
-        ax.legend(loc="upper right", fontsize=viz.fontsize("small"))
+        # above the axes, where no curve runs under it (so it is not redrawn with the curves)
+        ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncol=2, frameon=False,
+                  fontsize=viz.fontsize("small")).set_zorder(_STILL)
 
-    def _unit_axes(self):
-        self.unit_images = np.empty(self.units.shape, dtype=object)
-        for (i, j), ax in np.ndenumerate(self.units):
-            self.unit_images[i, j] = ax.imshow(np.zeros((2, 2)), origin="lower", extent=self._extent,
-                                               cmap=viz.CMAP_DIVERGING, vmin=-1, vmax=1, interpolation="bilinear")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            if j == 0:
-                ax.set_ylabel(f"layer {i + 1}", fontsize=viz.fontsize("small"), rotation=0, ha="right", va="center")
-        bar = self.fig.colorbar(self.unit_images[0, 0], ax=list(self.units.ravel()), fraction=0.03, pad=0.02,
-                                ticks=[-1, 0, 1])
+    def _unit_axes(self, ax):
+        blank = montage([], self.rows, self.cols)
+        self.unit_image = ax.imshow(blank, origin="lower", cmap=viz.CMAP_DIVERGING, vmin=-1, vmax=1,
+                                    interpolation="nearest", zorder=_MOVING)
+        ax.set_axis_off()
+        ax.xaxis.set_visible(False)  # a blit draws an axis even when its axes is off
+        ax.yaxis.set_visible(False)
+        side = blank.shape[0] / self.rows
+        for i in range(self.rows):
+            ax.text(-1, (self.rows - 1 - i + 0.5) * side, f"layer {i + 1}", ha="right", va="center",
+                    fontsize=viz.fontsize("small"), zorder=_STILL)
+        ax.set_title("what each hidden unit responds to", fontsize=viz.fontsize("small"), zorder=_STILL)
+        bar = self.fig.colorbar(self.unit_image, ax=ax, fraction=0.03, pad=0.02, ticks=[-1, 0, 1])
         bar.set_label("unit / max |unit|", fontsize=viz.fontsize("small"))
         bar.ax.tick_params(labelsize=viz.fontsize("small"))
-        self.units[0, 0].set_title("what each hidden unit responds to", loc="left", fontsize=viz.fontsize("small"))
 
     # ---- moving ---------------------------------------------------------------------------
     def show_data(self, X_train, y_train, X_test, y_test, extent) -> None:
-        """New points, and the plane they live in."""
-        self._extent = tuple(float(v) for v in extent)
+        """New points, and the plane they live in (the axes change only when the plane does)."""
         for part, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
             X, y = np.asarray(X, dtype=float).reshape(-1, 2), np.asarray(y)
             for k in (0, 1):
                 self.points[part, k].set_offsets(X[y == k])
-        self.boundary.set_xlim(*self._extent[:2])
-        self.boundary.set_ylim(*self._extent[2:])
-        self.shade.set_extent(self._extent)
-        for image in self.unit_images.ravel():
-            image.set_extent(self._extent)
+        extent = tuple(float(v) for v in extent)
+        if extent != self._extent:
+            self._extent = extent
+            self.boundary.set_xlim(*extent[:2])
+            self.boundary.set_ylim(*extent[2:])
+            self.shade.set_extent(extent)
 
     def show_boundary(self, P) -> None:
         """``P[i, j]``: the probability of class 1 at row i (x2) and column j (x1) of the plane."""
@@ -185,24 +207,16 @@ class PlaygroundFigure:
             self.losses.set_ylim(0, y_max)
 
     def reset_losses(self) -> None:
-        """Back to the starting axes (a new run)."""
+        """Empty curves on the starting axes (a new run)."""
         self.show_losses([], [])
-        self.losses.set_xlim(0, 100)
-        self.losses.set_ylim(0, 1)
+        if (self.losses.get_xlim()[1], self.losses.get_ylim()[1]) != (100, 1):
+            self.losses.set_xlim(0, 100)
+            self.losses.set_ylim(0, 1)
 
     def show_units(self, maps) -> None:
-        """``maps[l][u]``: unit u of hidden layer l over the plane, a 2-D grid like ``P``.
-
-        Layers and units beyond the figure's room are left out; pictures without a unit are hidden.
-        """
-        depth = min(len(maps), self.units.shape[0])
-        width = min(max((len(m) for m in maps[:depth]), default=0), self.units.shape[1])
-        if (depth, width) != (self.depth, self.width):
-            for (i, j), ax in np.ndenumerate(self.units):
-                shown = i < depth and j < len(maps[i])
-                ax.set_visible(shown)
-                self.unit_images[i, j].set_visible(shown)
-            self.depth, self.width = depth, width
-        for i in range(depth):
-            for j in range(min(len(maps[i]), self.units.shape[1])):
-                self.unit_images[i, j].set_data(scaled(maps[i][j]))
+        """``maps[l][u]``: unit u of hidden layer l over the plane, a square grid like ``P`` (the
+        same size for every unit). Layers and units beyond the figure's room are left out."""
+        image = montage(maps, self.rows, self.cols)
+        if image.shape != self.unit_image.get_array().shape:  # another unit resolution: new tile sizes
+            self.unit_image.set_extent((-0.5, image.shape[1] - 0.5, -0.5, image.shape[0] - 0.5))
+        self.unit_image.set_data(image)
