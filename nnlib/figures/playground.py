@@ -216,6 +216,9 @@ class PlaygroundFigure:
     def show_units(self, maps) -> None:
         """``maps[l][u]``: unit u of hidden layer l over the plane, a square grid like ``P`` (the
         same size for every unit). Layers and units beyond the figure's room are left out."""
+        if not any(len(layer) for layer in maps):  # no hidden layer: blank tiles of the same size
+            self.unit_image.set_data(np.full(self.unit_image.get_array().shape, np.nan))
+            return
         image = montage(maps, self.rows, self.cols)
         if image.shape != self.unit_image.get_array().shape:  # another unit resolution: new tile sizes
             self.unit_image.set_extent((-0.5, image.shape[1] - 0.5, -0.5, image.shape[0] - 0.5))
