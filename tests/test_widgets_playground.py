@@ -22,7 +22,8 @@ def make_data(dataset, noise, test_ratio):
 def make_job(data, width, depth, activation, lr, optimizer, l2, dropout, batch_size):
     X, y, X_test, y_test = data
     model = nnlib.models.mlp([2] + [width] * depth + [2], activation=activation, rng=0)
-    opt = nnlib.optim.Adam(model.parameters(), lr=lr) if optimizer == "Adam" else nnlib.optim.SGD(model.parameters(), lr)
+    params = model.parameters()
+    opt = nnlib.optim.Adam(params, lr=lr) if optimizer == "Adam" else nnlib.optim.SGD(params, lr=lr)
     loss_fn = nnlib.CrossEntropyLoss()
 
     def steps():
@@ -89,7 +90,8 @@ def test_training_in_the_background_moves_the_boundary_the_curves_and_the_units(
     assert playground.live.png != before_png
     loss_line = playground.live.fig.axes[1].lines[0]
     assert len(loss_line.get_xdata()) == playground.job.n_steps
-    assert not np.allclose(np.nan_to_num(playground.live.fig.axes[2].images[0].get_array()), np.nan_to_num(units_before))
+    units_after = playground.live.fig.axes[2].images[0].get_array()
+    assert not np.allclose(np.nan_to_num(units_after), np.nan_to_num(units_before))
 
 
 def test_step_runs_one_step_and_reset_starts_again(playground):

@@ -18,9 +18,11 @@ import numpy as np
 from .. import viz
 from .perceptron import CLASS_COLOURS, CLASS_MARKERS, PROBABILITY
 
-__all__ = ["MAX_DEPTH", "MAX_WIDTH", "PlaygroundFigure", "data_sets", "extent_of", "grow_limit", "montage", "scaled"]
+__all__ = ["MAX_DEPTH", "MAX_WIDTH", "UNIT_RESOLUTION", "PlaygroundFigure", "data_sets", "extent_of", "grow_limit",
+           "montage", "scaled"]
 
 MAX_DEPTH, MAX_WIDTH = 4, 8  # hidden layers and units per layer the figure has room for
+UNIT_RESOLUTION = 24  # grid points per side of a unit's picture
 # A widget redraws what changed and everything above it in its axes; what never changes
 # while training (axes, ticks, titles, legends: all outside the moving area) goes below it.
 _STILL, _MOVING = 0.5, 1.0
@@ -58,13 +60,14 @@ def scaled(activation: np.ndarray) -> np.ndarray:
     return a / peak if peak > 0 else np.zeros_like(a)
 
 
-def montage(maps, rows: int, cols: int, gap: int = 2) -> np.ndarray:
+def montage(maps, rows: int, cols: int, gap: int = 2, tile: int = 1) -> np.ndarray:
     """The unit pictures ``maps[l][u]`` (each r x r, scaled by :func:`scaled`) as one image of
     ``rows`` x ``cols`` tiles, layer l in tile row l (the first layer on top); NaN (drawn
-    transparent) in the gaps and where a tile has no unit. One image, because drawing one
-    picture per unit costs a few milliseconds each on every frame."""
+    transparent) in the gaps and where a tile has no unit; tiles of ``tile`` pixels when there
+    is no unit at all. One image, because drawing one picture per unit costs a few
+    milliseconds each on every frame."""
     tiles = [np.asarray(m, dtype=float) for layer in maps for m in layer]
-    r = tiles[0].shape[0] if tiles else 1
+    r = tiles[0].shape[0] if tiles else tile
     image = np.full((rows * (r + gap) - gap, cols * (r + gap) - gap), np.nan)
     for i, layer in enumerate(maps[:rows]):
         for j, unit in enumerate(layer[:cols]):
@@ -117,7 +120,7 @@ class PlaygroundFigure:
     def __init__(self, extent, max_depth: int = MAX_DEPTH, max_width: int = MAX_WIDTH):
         fig, ax = viz.figure(figsize=(12, 6.2))
         ax.remove()
-        outer = fig.add_gridspec(2, 2, width_ratios=[1.05, 1], height_ratios=[1, 1.25], wspace=0.3, hspace=0.45)
+        outer = fig.add_gridspec(2, 2, width_ratios=[1.05, 1], height_ratios=[1, 1.25], wspace=0.55, hspace=0.45)
         self.fig = fig
         self.boundary = fig.add_subplot(outer[:, 0])
         self.losses = fig.add_subplot(outer[0, 1])
@@ -159,16 +162,17 @@ class PlaygroundFigure:
                   fontsize=viz.fontsize("small")).set_zorder(_STILL)
 
     def _unit_axes(self, ax):
-        blank = montage([], self.rows, self.cols)
+        blank = montage([], self.rows, self.cols, tile=UNIT_RESOLUTION)
         self.unit_image = ax.imshow(blank, origin="lower", cmap=viz.CMAP_DIVERGING, vmin=-1, vmax=1,
                                     interpolation="nearest", zorder=_MOVING)
         ax.set_axis_off()
         ax.xaxis.set_visible(False)  # a blit draws an axis even when its axes is off
         ax.yaxis.set_visible(False)
-        side = blank.shape[0] / self.rows
-        for i in range(self.rows):
-            ax.text(-1, (self.rows - 1 - i + 0.5) * side, f"layer {i + 1}", ha="right", va="center",
-                    fontsize=viz.fontsize("small"), zorder=_STILL)
+        # the image fills the axes, so a tile row's centre is a fixed fraction of its height
+        self.layer_labels = [
+            ax.text(-0.02, (self.rows - 0.5 - i) / self.rows, f"layer {i + 1}", transform=ax.transAxes, ha="right",
+                    va="center", fontsize=viz.fontsize("small"), zorder=_STILL)
+            for i in range(self.rows)]
         ax.set_title("what each hidden unit responds to", fontsize=viz.fontsize("small"), zorder=_STILL)
         bar = self.fig.colorbar(self.unit_image, ax=ax, fraction=0.03, pad=0.02, ticks=[-1, 0, 1])
         bar.set_label("unit / max |unit|", fontsize=viz.fontsize("small"))
@@ -216,6 +220,9 @@ class PlaygroundFigure:
     def show_units(self, maps) -> None:
         """``maps[l][u]``: unit u of hidden layer l over the plane, a square grid like ``P`` (the
         same size for every unit). Layers and units beyond the figure's room are left out."""
+        for i, label in enumerate(self.layer_labels):
+            if label.get_visible() != (i < len(maps)):
+                label.set_visible(i < len(maps))
         if not any(len(layer) for layer in maps):  # no hidden layer: blank tiles of the same size
             self.unit_image.set_data(np.full(self.unit_image.get_array().shape, np.nan))
             return

@@ -56,8 +56,8 @@ def knobs(datasets, **values) -> dict:
     )
 
 
-def playground(make_data, make_job, decision_grid, unit_responses, datasets, *, presets=None,
-               resolution: int = 60, unit_resolution: int = 24, fps: float = 10.0, **values) -> TrainingPanel:
+def playground(make_data, make_job, decision_grid, unit_responses, datasets, *, presets=None, resolution: int = 60,
+               unit_resolution: int = figures.UNIT_RESOLUTION, fps: float = 10.0, **values) -> TrainingPanel:
     """TensorFlow Playground in a notebook.
 
     Parameters
