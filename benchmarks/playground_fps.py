@@ -12,6 +12,7 @@ Usage: PYTHONPATH=. python benchmarks/playground_fps.py [--seconds 3] [--scale s
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def main() -> None:
               f"(90%: {r['p90_ms']:5.1f})   {r['steps_per_s']:6.0f} steps/s")
         panel.reset()
     panel.close()
+    print(f"load average while measuring (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ def test_another_data_set_brings_its_points_and_its_plane(playground):
 
 
 def test_a_preset_sets_the_network_and_the_data(playground):
+    assert playground.live.preset.value == "(the knobs below)"  # no preset is claimed before one is chosen
     playground.live.apply_preset("wide blobs")
     assert playground.live.values["dataset"] == "blobs" and playground.live.values["width"] == 8
     assert playground.job.model.layers[0].out_features == 8

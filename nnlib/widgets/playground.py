@@ -94,4 +94,6 @@ def playground(make_data, make_job, decision_grid, unit_responses, datasets, *, 
         fig.show_units([a.T.reshape(-1, unit_resolution, unit_resolution) for a in layers])
         return status_text(model, run["data"])
 
+    if presets:  # the dropdown opens on a name that sets nothing, so it never names settings it did not set
+        presets = {"(the knobs below)": {}, **presets}
     return TrainingPanel(job_for, draw, fig.fig, presets=presets, fps=fps, layout="left", **controls)
