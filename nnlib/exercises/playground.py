@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import STUB_HINT, check_function, verdict
+from . import check_function, check_properties, verdict
 
 __all__ = ["decision_grid", "grid_reference", "circles"]
 
@@ -106,11 +106,6 @@ def circles(student) -> bool:
     """Exercise 2: ``circles(n, noise=0.1, seed=0) -> (X, y)``, two circles of radii 1 (class 0) and 0.5 (class 1)."""
     if not callable(student):
         return verdict(False, "pass your function itself: checks.circles(circles).")
-    try:
-        problem = _circles_problem(student)
-    except NotImplementedError:
-        return verdict(False, STUB_HINT)
-    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return verdict(False, f"your function raised {type(err).__name__}: {err}.")
-    return verdict(problem is None, f"{problem}." if problem else "",
-                   "Right radii, the right spread, points all round both circles, and repeatable by seed.")
+    return check_properties(_circles_problem, student,
+                            praise="Right radii, the right spread, points all round both circles, and repeatable "
+                                   "by seed.")
