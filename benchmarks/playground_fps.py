@@ -4,7 +4,10 @@ Runs the notebook's own definition cells (data, model, training loop, decision g
 presets: everything before the preset claims), builds the widget as the notebook does,
 presses Train, and counts the redraws the training thread makes in a few seconds, for the
 preset settings given (the default: all of them). Prints frames per second, the median and
-90th percentile redraw time (draw + render + PNG), and training steps per second.
+90th percentile redraw time (draw + render + PNG), the CPU time of one redraw (what a busy
+machine cannot inflate), and training steps per second; then the
+time from a knob moved (the noise slider, while paused) to its new picture: a new run, new
+data and a full render.
 
 Usage: PYTHONPATH=. python benchmarks/playground_fps.py [--seconds 3] [--scale screen|projector] [preset ...]
 """
@@ -43,8 +46,14 @@ def measure(panel, seconds: float) -> dict:
     panel.pause()
     elapsed = time.perf_counter() - t0
     redraws = np.array(panel.live.timings[before:])
+    cpu = []
+    for _ in range(5):  # the CPU a redraw costs, whatever else the machine is doing
+        t0 = time.process_time()
+        panel.live.refresh()
+        cpu.append(1000 * (time.process_time() - t0))
     return {"fps": len(redraws) / elapsed, "median_ms": float(np.median(redraws)),
-            "p90_ms": float(np.percentile(redraws, 90)), "steps_per_s": (panel.job.n_steps - steps_before) / elapsed}
+            "p90_ms": float(np.percentile(redraws, 90)), "steps_per_s": (panel.job.n_steps - steps_before) / elapsed,
+            "cpu_ms": float(np.median(cpu))}
 
 
 def main() -> None:
@@ -63,8 +72,16 @@ def main() -> None:
         panel.live.apply_preset(name)
         r = measure(panel, args.seconds)
         print(f"{name:36s} {r['fps']:5.1f} frames/s   redraw median {r['median_ms']:5.1f} ms "
-              f"(90%: {r['p90_ms']:5.1f})   {r['steps_per_s']:6.0f} steps/s")
+              f"(90%: {r['p90_ms']:5.1f}; CPU {r['cpu_ms']:4.1f})   {r['steps_per_s']:6.0f} steps/s")
         panel.reset()
+    noise = panel.live.controls["noise"]
+    knob_ms = []
+    for value in (0.15, 0.2, 0.25, 0.2, 0.15):
+        t0 = time.perf_counter()
+        noise.value = value
+        knob_ms.append(1000 * (time.perf_counter() - t0))
+    print(f"knob -> new picture (noise slider, 5 moves): median {np.median(knob_ms):.0f} ms, "
+          f"max {np.max(knob_ms):.0f} ms")
     panel.close()
     print(f"load average while measuring (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
