@@ -141,3 +141,18 @@ def test_status_text_rounds_accuracies_to_whole_percents():
     p = widgets.probability(model, X) > 0.5
     text = widgets.status_text(model, (X, p.astype(int), X, 1 - p.astype(int)))
     assert text == "training accuracy 100% · test accuracy 0%"
+
+
+def test_show_run_draws_a_job_once_as_the_widget_does():
+    from nnlib.figures.playground import PlaygroundFigure, extent_of
+
+    data = make_data("moons", 0.1, 0.5)
+    job = make_job(data, width=3, depth=2, activation="tanh", lr=0.03, optimizer="Adam", l2=0.0, dropout=0.0,
+                   batch_size=10)
+    job.step(5)
+    extent = extent_of(data[0], data[2])
+    fig = PlaygroundFigure(extent)
+    widgets.show_run(fig, job, grid_reference, unit_responses, extent, resolution=15, unit_resolution=6)
+    assert fig.shade.get_array().shape == (15, 15)
+    assert len(fig.train_curve.get_xdata()) == 5
+    assert (~np.isnan(np.ma.getdata(fig.unit_image.get_array()))).sum() == 2 * 3 * 6 * 6

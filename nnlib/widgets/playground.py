@@ -16,7 +16,7 @@ from ..training import predict
 from .live import dropdown, int_slider, log_slider, slider
 from .training import TrainingPanel
 
-__all__ = ["L2_STRENGTHS", "knobs", "playground", "probability", "status_text"]
+__all__ = ["L2_STRENGTHS", "knobs", "playground", "probability", "show_run", "status_text"]
 
 L2_STRENGTHS = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1)  # TensorFlow Playground's list, with 0.003
 
@@ -34,6 +34,19 @@ def status_text(model, data) -> str:
         if len(X):
             parts.append(f"{name} accuracy {np.mean((probability(model, X) > 0.5) == y):.0%}")
     return " · ".join(parts)
+
+
+def show_run(fig, job, decision_grid, unit_responses, extent, resolution=60, unit_resolution=figures.UNIT_RESOLUTION):
+    """Draw a job's model and curves on a :class:`~nnlib.figures.playground.PlaygroundFigure`:
+    the boundary from ``decision_grid``, the losses, and each unit from ``unit_responses``
+    (what the widget draws on every frame; a plain cell calls it once)."""
+    model = job.model
+    fig.show_boundary(decision_grid(lambda points: probability(model, points), extent, resolution))
+    fig.show_losses(job.curve("loss"), job.curve("test_loss"))
+    x0, x1, y0, y1 = extent
+    xx, yy = np.meshgrid(np.linspace(x0, x1, unit_resolution), np.linspace(y0, y1, unit_resolution))
+    layers = unit_responses(model, np.c_[xx.ravel(), yy.ravel()])
+    fig.show_units([a.T.reshape(-1, unit_resolution, unit_resolution) for a in layers])
 
 
 def knobs(datasets, **values) -> dict:
@@ -85,14 +98,8 @@ def playground(make_data, make_job, decision_grid, unit_responses, datasets, *, 
         return make_job(data, **network)
 
     def draw(job):
-        model, extent = job.model, run["extent"]
-        fig.show_boundary(decision_grid(lambda points: probability(model, points), extent, resolution))
-        fig.show_losses(job.curve("loss"), job.curve("test_loss"))
-        x0, x1, y0, y1 = extent
-        xx, yy = np.meshgrid(np.linspace(x0, x1, unit_resolution), np.linspace(y0, y1, unit_resolution))
-        layers = unit_responses(model, np.c_[xx.ravel(), yy.ravel()])
-        fig.show_units([a.T.reshape(-1, unit_resolution, unit_resolution) for a in layers])
-        return status_text(model, run["data"])
+        show_run(fig, job, decision_grid, unit_responses, run["extent"], resolution, unit_resolution)
+        return status_text(job.model, run["data"])
 
     if presets:  # the dropdown opens on a name that sets nothing, so it never names settings it did not set
         presets = {"(the knobs below)": {}, **presets}
