@@ -30,15 +30,15 @@ _STILL, _MOVING = 0.5, 1.0
 
 def extent_of(*point_sets, pad: float = 0.15) -> tuple[float, float, float, float]:
     """The square ``(x0, x1, y0, y1)`` that holds every point of every set, ``pad`` of its side
-    added all round, its ends rounded out to tenths (so a new draw of the same data set
-    seldom moves the axes)."""
+    added all round, its ends rounded out to halves (so more noise, or another draw of the
+    same data set, seldom moves the axes: new limits cost a full render)."""
     points = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2) for p in point_sets])
     if not len(points):
         raise ValueError("extent_of: expected at least one point, got none")
     lo, hi = points.min(0), points.max(0)
     centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 0.5) * (1 + 2 * pad)
-    x0, y0 = np.floor(10 * (centre - half)) / 10
-    x1, y1 = np.ceil(10 * (centre + half)) / 10
+    x0, y0 = np.floor(2 * (centre - half)) / 2
+    x1, y1 = np.ceil(2 * (centre + half)) / 2
     side = max(x1 - x0, y1 - y0)
     return float(x0), float(x0 + side), float(y0), float(y0 + side)
 
