@@ -156,3 +156,12 @@ def test_show_run_draws_a_job_once_as_the_widget_does():
     assert fig.shade.get_array().shape == (15, 15)
     assert len(fig.train_curve.get_xdata()) == 5
     assert (~np.isnan(np.ma.getdata(fig.unit_image.get_array()))).sum() == 2 * 3 * 6 * 6
+
+
+@pytest.mark.parametrize("datasets, values, match", [
+    ([], {}, "argument 'datasets' must name at least one"),
+    (["moons"], {"widht": 3}, r"unknown knobs \['widht'\]"),
+])
+def test_bad_knobs_are_named(datasets, values, match):
+    with pytest.raises(ValueError, match=match):
+        widgets.knobs(datasets, **values)

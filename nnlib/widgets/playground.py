@@ -16,9 +16,11 @@ from ..training import predict
 from .live import dropdown, int_slider, log_slider, slider
 from .training import TrainingPanel
 
-__all__ = ["L2_STRENGTHS", "knobs", "playground", "probability", "show_run", "status_text"]
+__all__ = ["DEFAULTS", "L2_STRENGTHS", "knobs", "playground", "probability", "show_run", "status_text"]
 
-L2_STRENGTHS = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1)  # TensorFlow Playground's list, with 0.003
+L2_STRENGTHS = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1)  # the low end of TensorFlow Playground's list
+DEFAULTS = {"noise": 0.1, "test_ratio": 0.5, "width": 4, "depth": 2, "activation": "tanh", "lr": 0.03,
+            "optimizer": "Adam", "l2": 0.0, "dropout": 0.0, "batch_size": 10}
 
 
 def probability(model, points) -> np.ndarray:
@@ -50,12 +52,17 @@ def show_run(fig, job, decision_grid, unit_responses, extent, resolution=60, uni
 
 
 def knobs(datasets, **values) -> dict:
-    """The Playground's controls, at TensorFlow Playground's defaults unless ``values`` says otherwise."""
-    values = {"dataset": list(datasets)[0], "noise": 0.1, "test_ratio": 0.5, "width": 4, "depth": 2,
-              "activation": "tanh", "lr": 0.03, "optimizer": "Adam", "l2": 0.0, "dropout": 0.0,
-              "batch_size": 10, **values}
+    """The Playground's controls, at ``DEFAULTS`` (TensorFlow Playground's test share, network,
+    activation, learning rate and batch size, with Adam for its plain SGD) unless ``values`` says otherwise."""
+    datasets = list(datasets)
+    if not datasets:
+        raise ValueError("playground: argument 'datasets' must name at least one data set, got none")
+    unknown = sorted(set(values) - set(DEFAULTS) - {"dataset"})
+    if unknown:
+        raise ValueError(f"playground: unknown knobs {unknown}; expected some of {['dataset', *DEFAULTS]}")
+    values = {"dataset": datasets[0], **DEFAULTS, **values}
     return dict(
-        dataset=dropdown(list(datasets), values["dataset"], label="data"),
+        dataset=dropdown(datasets, values["dataset"], label="data"),
         noise=slider(values["noise"], 0.0, 0.5, 0.05, label="noise"),
         test_ratio=slider(values["test_ratio"], 0.1, 0.9, 0.1, label="test share"),
         width=int_slider(values["width"], 1, figures.MAX_WIDTH, label="units per layer"),
