@@ -16,9 +16,13 @@ from ..training import predict
 from .live import dropdown, int_slider, log_slider, slider
 from .training import TrainingPanel
 
-__all__ = ["DEFAULTS", "L2_STRENGTHS", "knobs", "playground", "probability", "show_run", "status_text"]
+__all__ = ["DEFAULTS", "L2_STRENGTHS", "LIVE_DPI", "knobs", "playground", "probability", "show_run", "status_text"]
 
 L2_STRENGTHS = (0.0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1)  # the low end of TensorFlow Playground's list
+# Pixels per inch of the live figure, in either scale. The browser fits the picture to the output's
+# width, so text keeps its size on the page at any dpi; fewer pixels make a frame cheaper (encoding
+# the PNG is most of it), and 80 dpi is still wider than the picture is shown, even on a projector.
+LIVE_DPI = 80
 DEFAULTS = {"noise": 0.1, "test_ratio": 0.5, "width": 4, "depth": 2, "activation": "tanh", "lr": 0.03,
             "optimizer": "Adam", "l2": 0.0, "dropout": 0.0, "batch_size": 10}
 
@@ -96,6 +100,7 @@ def playground(make_data, make_job, decision_grid, unit_responses, datasets, *, 
     controls = knobs(datasets, **values)
     run = {}
     fig = figures.PlaygroundFigure((-1, 1, -1, 1))
+    fig.fig.set_dpi(LIVE_DPI)
 
     def job_for(dataset, noise, test_ratio, **network):
         data = make_data(dataset, noise, test_ratio)
