@@ -54,8 +54,8 @@ class TrainingJob:
     on_update : callable, optional
         ``on_update(job)``, called from the training thread between steps every
         ``update_every`` seconds (counted from the start of one call to the next; when a call
-        takes longer than half of that, the next waits as long again, so training keeps at
-        least half of the time), and once when the job pauses, finishes or fails. Widgets
+        takes longer than two thirds of that, the next waits half as long again, so training
+        keeps at least a third of the time), and once when the job pauses, finishes or fails. Widgets
         redraw from it. It runs outside the guard, like any reader: read the model through
         ``job.read``/``job.predict`` or ``with nnlib.module.guarded(job.model):``.
     update_every : float, default 0.1
@@ -263,8 +263,8 @@ class TrainingJob:
                     self.on_update(self)
                     took = time.perf_counter() - start
                     # every update_every seconds from start to start (a redraw's own time does not
-                    # lower the frame rate), but never more than half of the time: training goes on
-                    due = start + max(self.update_every, 2 * took)
+                    # lower the frame rate), but at most two thirds of the time: training goes on
+                    due = start + max(self.update_every, 1.5 * took)
                 if self._guard.waiting:
                     time.sleep(0.0005)
         except Exception as err:  # noqa: BLE001 - an on_update that raised
