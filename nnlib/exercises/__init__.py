@@ -12,8 +12,8 @@ only works on the notebook's example is not marked right. A function still holdi
 ``raise NotImplementedError`` stub is told so, not shown a traceback.
 
 Each notebook's checkers live in ``nnlib/exercises/<topic>.py`` and are built from the
-helpers here: :func:`verdict`, :func:`attempt`, :func:`check_number`, :func:`check_function`
-and :func:`check_gradient`.
+helpers here: :func:`verdict`, :func:`attempt`, :func:`check_number`, :func:`check_function`,
+:func:`check_gradient` and :func:`check_properties`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numbers
 import numpy as np
 
 __all__ = ["RIGHT", "NOT_YET", "STUB_HINT", "verdict", "attempt", "as_number", "check_number", "check_function",
-           "check_gradient"]
+           "check_gradient", "check_properties"]
 
 RIGHT = "✓ Right."
 NOT_YET = "✗ Not yet:"
@@ -168,3 +168,16 @@ def check_gradient(student_grad, f, make_point, *, hint: str, praise: str = "", 
     return check_function(student_grad, lambda x: numerical_gradient(f, x), lambda rng: (make_point(rng),),
                           hint=hint, praise=praise or f"It matches finite differences at {trials} random points.",
                           trials=trials, seed=seed, rtol=rtol, atol=atol)
+
+
+def check_properties(find_problem, student, *, praise: str, what: str = "your function") -> bool:
+    """Right when ``find_problem(student)`` finds nothing wrong (returns None, else a hint).
+
+    For what is random or free in its details (a layer's dropout mask, a data generator's
+    draw), whose properties are checked rather than its values. A stub is told so; any other
+    exception the student's code raises becomes a hint naming it.
+    """
+    problem, raised = attempt(find_problem, (student,), what=what)
+    if raised:
+        return verdict(False, raised)
+    return verdict(problem is None, f"{problem}." if problem else "", praise)
