@@ -9,6 +9,7 @@ import nnlib
 from nnlib.exercises.playground import grid_reference
 from nnlib.jobs import TrainingJob
 from nnlib.widgets import playground as widgets
+from tests.helpers import training_steps
 
 SETS = {"moons": nnlib.datasets.moons, "blobs": nnlib.datasets.blobs}
 
@@ -26,16 +27,11 @@ def make_job(data, width, depth, activation, lr, optimizer, l2, dropout, batch_s
     opt = nnlib.optim.Adam(params, lr=lr) if optimizer == "Adam" else nnlib.optim.SGD(params, lr=lr)
     loss_fn = nnlib.CrossEntropyLoss()
 
-    def steps():
-        for _ in range(300):
-            opt.zero_grad()
-            loss = loss_fn(model(X), y)
-            model.backward(loss_fn.backward())
-            opt.step()
-            time.sleep(0.002)
-            yield {"loss": loss, "test_loss": loss_fn(nnlib.predict(model, X_test), y_test)}
+    def record(loss):
+        time.sleep(0.002)  # a step as slow as a real one, so the widget gets to redraw in between
+        return {"loss": loss, "test_loss": loss_fn(nnlib.predict(model, X_test), y_test)}
 
-    return TrainingJob(model, steps())
+    return TrainingJob(model, training_steps(model, opt, loss_fn, X, y, 300, record))
 
 
 def unit_responses(model, points):
