@@ -1,0 +1,116 @@
+"""Training throughput of notebook 08's dashboard against plain ``nnlib.fit`` on the same data.
+
+Both train a modern LeNet-5 (float32, seed 0, Adam lr 1e-3, batch 64) on the notebook's 3,500
+training digits for the same number of epochs, and both score the 500 validation digits after
+every epoch. ``fit`` runs in the calling thread with no progress bar. The dashboard is the real
+widget (``nnlib.widgets.lenet.dashboard``) over the notebook's ``train_step`` / ``train_epoch``
+(copied below): **Train** starts a background :class:`nnlib.jobs.TrainingJob`, and the live
+figure is redrawn at the dashboard's frame rate while it trains, as in a notebook. Both runs
+give the same weights, bit for bit (checked), so the only difference is the dashboard's cost:
+the job's guard, the redraws, the held-back records.
+
+Rounds alternate (fit, dashboard, fit, ...) so that a change of load hits both; the ratio is of
+the medians of images/second, and also given round by round.
+
+Usage::
+
+    python benchmarks/dashboard_throughput.py [--rounds 5] [--epochs 2] [--fps 4] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import nnlib  # noqa: E402
+from nnlib.lenet import lenet5  # noqa: E402
+from nnlib.mnist import load_mnist  # noqa: E402
+
+
+# ---- the notebook's training loop (notebooks/08_lenet_mnist.ipynb, section 3) -------------------
+def train_step(model, loss_fn, optimizer, X, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    model.backward(loss_fn.backward())
+    optimizer.step()
+    return loss
+
+
+def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
+    model.train()
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
+        yield train_step(model, loss_fn, optimizer, X[batch], y[batch])
+
+
+def run_fit(data, epochs, batch):
+    X, y, X_val, y_val = data
+    model = lenet5("modern", rng=0).to(np.float32)
+    model[0].input_grad = False
+    t0 = time.perf_counter()
+    nnlib.fit(model, nnlib.CrossEntropyLoss(), nnlib.optim.Adam(model.parameters(), lr=1e-3), X, y,
+              epochs=epochs, batch_size=batch, seed=0, validation=(X_val, y_val), progress=False)
+    return epochs * len(X) / (time.perf_counter() - t0), model
+
+
+def run_dashboard(data, epochs, batch, fps):
+    from nnlib.widgets import lenet as widgets
+
+    panel = widgets.dashboard(train_epoch, data, fps=fps, optimizer="Adam", lr=1e-3, batch_size=batch,
+                              epochs=epochs)
+    frames = len(panel.live.timings)
+    t0 = time.perf_counter()
+    panel.train()
+    panel.job.join()
+    seconds = time.perf_counter() - t0
+    assert panel.job.state == "finished" and panel.job.error is None, panel.job.error
+    redraws = panel.live.timings[frames:]
+    return epochs * len(data[0]) / seconds, panel.job.model, redraws
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--fps", type=float, default=4.0)
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: numpy's own choice)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    X, y, _, _ = load_mnist("5k")
+    data = (X[:-500], y[:-500], X[-500:], y[-500:])
+    print(f"LeNet-5 modern, float32, Adam, batch {args.batch}, {args.epochs} epochs of {len(data[0]):,} digits, "
+          f"validation on {len(data[2])} after each; dashboard at {args.fps:g} redraws/s; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    fits, dashes, redraws = [], [], []
+    for r in range(args.rounds):
+        speed_fit, m_fit = run_fit(data, args.epochs, args.batch)
+        speed_dash, m_dash, times = run_dashboard(data, args.epochs, args.batch, args.fps)
+        same = all(np.array_equal(p.value, q.value) for p, q in zip(m_fit.parameters(), m_dash.parameters()))
+        assert same, "the dashboard's run and fit's gave different weights"
+        fits.append(speed_fit)
+        dashes.append(speed_dash)
+        redraws += times
+        print(f"round {r + 1}: fit {speed_fit:,.0f} img/s, dashboard {speed_dash:,.0f} img/s "
+              f"({len(times)} redraws), ratio {speed_dash / speed_fit:.3f}; same weights: {same}")
+    ratio = statistics.median(dashes) / statistics.median(fits)
+    print(f"median: fit {statistics.median(fits):,.0f} img/s, dashboard {statistics.median(dashes):,.0f} img/s, "
+          f"ratio {ratio:.3f} (target >= 0.90); redraw median {statistics.median(redraws):.1f} ms, "
+          f"max {max(redraws):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
