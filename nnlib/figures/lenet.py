@@ -181,23 +181,24 @@ def training_curves(n_steps: int, loss_max: float = 3.0, title: str = "Training 
 def filters(hand_kernels, hand_maps, learned_kernels, learned_maps, names):
     """Four rows: hand-made kernels, their responses to a digit, C1's learned kernels, their responses.
 
-    Kernels share one colour scale per row (they are compared with each other); each response
-    is divided by its own largest |value|, so every map uses the whole -1 to 1 range.
+    Every panel has its own colourbar, centred at zero: a kernel's runs from -max|weight| to
+    +max|weight| (a blur's 1/9 and a Laplacian's -4 could not share one scale), and each response is
+    divided by its own largest |value|.
     """
     k = max(len(hand_kernels), len(learned_kernels))
-    fig, axes = viz.figure(4, k, figsize=(2.3 * k, 9.6))
-    rows = [(hand_kernels, names, "kernel weight"), (hand_maps, None, "÷ max |response|"),
-            (learned_kernels, [f"C1 filter {i}" for i in range(len(learned_kernels))], "kernel weight"),
+    fig, axes = viz.figure(4, k, figsize=(2.3 * k, 8.4))
+    rows = [(hand_kernels, names, "weight"), (hand_maps, None, "÷ max |response|"),
+            (learned_kernels, [f"C1 filter {i}" for i in range(len(learned_kernels))], "weight"),
             (learned_maps, None, "÷ max |response|")]
     for r, (arrays, titles, label) in enumerate(rows):
-        arrays = [np.asarray(a, float) for a in arrays]
-        lim = max(float(np.abs(a).max()) for a in arrays) if label == "kernel weight" else 1.0
         for c, ax in enumerate(axes[r]):
             if c >= len(arrays):
                 ax.axis("off")
                 continue
-            a = arrays[c] if label == "kernel weight" else arrays[c] / (np.abs(arrays[c]).max() or 1.0)
-            _signed(ax, a, lim, label if c == len(arrays) - 1 else None)
+            a = np.asarray(arrays[c], float)
+            lim = float(np.abs(a).max()) or 1.0
+            _signed(ax, a if label == "weight" else a / lim, lim if label == "weight" else 1.0,
+                    label if c == len(arrays) - 1 else None)
             if titles is not None:
                 ax.set_title(titles[c], fontsize=viz.fontsize("small"))
     for r, text in enumerate(("hand-made\nkernel", "its response", "learned\nkernel (C1)", "its response")):
