@@ -50,7 +50,8 @@ def _small_cnn(seed, act=ReLU):
                       Linear(48, 16, rng=rng), act(), Linear(16, 4, rng=rng))
 
 
-_OPTIMIZERS = {"SGD": lambda p: optim.SGD(p, lr=0.1), "SGD with momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
+_OPTIMIZERS = {"SGD": lambda p: optim.SGD(p, lr=0.1),
+               "SGD with momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
                "Adam": lambda p: optim.Adam(p, lr=0.01)}
 
 

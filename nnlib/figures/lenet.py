@@ -20,8 +20,9 @@ from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
 from .. import viz
 from .convolution import text_colour
 
-__all__ = ["INK", "CHANCE_LOSS", "mosaic", "moving_average", "samples", "pixel_statistics", "connection_table", "training_curves",
-           "filters", "feature_maps", "confusion", "digits", "robustness", "robustness_explorer", "adversarial"]
+__all__ = ["INK", "CHANCE_LOSS", "mosaic", "moving_average", "samples", "pixel_statistics", "connection_table",
+           "training_curves", "filters", "feature_maps", "confusion", "digits", "robustness", "robustness_explorer",
+           "adversarial"]
 
 INK = dict(cmap="gray", norm=Normalize(0.0, 1.0), interpolation="nearest")  # 0 = dark paper, 1 = bright ink
 CHANCE_LOSS = math.log(10)  # cross-entropy of a network that gives each of 10 digits probability 1/10
@@ -216,20 +217,23 @@ def feature_maps(stages, digit, probs, label):
     half = max(1, math.ceil(len(stages) / 2))
     fig = viz.figure(figsize=(13, 5.4))[0]
     fig.clear()
-    grid = fig.add_gridspec(2, half + 1, width_ratios=[1] + [2] * half)
+    grid = fig.add_gridspec(2, half + 2, width_ratios=[1] + [2] * half + [0.06], left=0.05, right=0.94,
+                            bottom=0.1, top=0.93, wspace=0.25, hspace=0.3)
     ax_in, ax_p = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
     images = []
     for i, (name, tile) in enumerate(stages):
         ax = fig.add_subplot(grid[i // half, 1 + i % half])
+        # above the (static) stage titles and the bars above the ticks: a redraw then draws only
+        # what moves, not every label over it
         images.append(ax.imshow(tile, cmap=viz.CMAP_DIVERGING, norm=TwoSlopeNorm(0.0, -1.0, 1.0),
-                                interpolation="nearest"))
+                                interpolation="nearest", zorder=4))
         ax.set_title(name, fontsize=viz.fontsize("small"))
         _bare(ax)
-    bar = fig.colorbar(images[-1], ax=fig.axes[2:], fraction=0.02, pad=0.02)
+    bar = fig.colorbar(images[-1], cax=fig.add_subplot(grid[:, -1]))
     bar.set_label("÷ each map's max |value|", fontsize=viz.fontsize("small") - 2)
     digit_image = ax_in.imshow(np.reshape(digit, (28, 28)), **INK)
     _bare(ax_in)
-    bars = ax_p.bar(np.arange(len(probs)), probs, color=viz.BLUE)
+    bars = ax_p.bar(np.arange(len(probs)), probs, color=viz.BLUE, zorder=3)
     ax_p.grid(False)
     ax_p.set(ylim=(0, 1), xticks=range(len(probs)), xlabel="digit", ylabel="probability")
     ax_p.tick_params(labelsize=viz.fontsize("small") - 2)

@@ -138,8 +138,9 @@ def dashboard(train_epoch, data, fps: float = 2.0, **start):
         if ax_loss.get_xlim()[1] != n:  # another run length: new axes, a full render
             ax_loss.set_xlim(0, n)
             ax_acc.set_xlim(0, n * 1.02)
-        update(*curves_of(job), caption_text=(f"{knobs['variant']} LeNet-5, {knobs['optimizer']}, lr {knobs['lr']:.2g}, "
-                                              f"batch {knobs['batch_size']}, dropout {knobs['dropout']:g}"))
+        update(*curves_of(job), caption_text=(f"{knobs['variant']} LeNet-5, {knobs['optimizer']}, "
+                                              f"lr {knobs['lr']:.2g}, batch {knobs['batch_size']}, "
+                                              f"dropout {knobs['dropout']:g}"))
         return _status(job, n)
 
     knobs = dict(variant=dropdown(["modern", "classic"], values["variant"], "variant"),
