@@ -4,10 +4,11 @@ Both train a modern LeNet-5 (float32, seed 0, Adam lr 1e-3, batch 64) on the not
 training digits for the same number of epochs, and both score the 500 validation digits after
 every epoch. ``fit`` runs in the calling thread with no progress bar. The dashboard is the real
 widget (``nnlib.widgets.lenet.dashboard``) over the notebook's ``train_step`` / ``train_epoch``
-(copied below): **Train** starts a background :class:`nnlib.jobs.TrainingJob`, and the live
-figure is redrawn at the dashboard's frame rate while it trains, as in a notebook. Both runs
-give the same weights, bit for bit (checked), so the only difference is the dashboard's cost:
-the job's guard, the redraws, the held-back records.
+(the same lines, as ``nnlib.exercises.lenet`` holds them for its checker): **Train** starts a
+background :class:`nnlib.jobs.TrainingJob`, and the live figure is redrawn at the dashboard's
+frame rate while it trains, as in a notebook. Both runs give the same weights, bit for bit
+(checked), so the only difference is the dashboard's cost: the job's guard, the redraws, the
+held-back records.
 
 Rounds alternate (fit, dashboard, fit, ...) so that a change of load hits both; the ratio is of
 the medians of images/second, and also given round by round. On a shared machine wall-clock
@@ -35,25 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nnlib  # noqa: E402
+from nnlib.exercises.lenet import reference_train_epoch as train_epoch  # noqa: E402 (the notebook's loop)
 from nnlib.lenet import lenet5  # noqa: E402
 from nnlib.mnist import load_mnist  # noqa: E402
-
-
-# ---- the notebook's training loop (notebooks/08_lenet_mnist.ipynb, section 3) -------------------
-def train_step(model, loss_fn, optimizer, X, y):
-    optimizer.zero_grad()
-    loss = loss_fn(model(X), y)
-    model.backward(loss_fn.backward())
-    optimizer.step()
-    return loss
-
-
-def train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng):
-    model.train()
-    order = rng.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        batch = order[start:start + batch_size]
-        yield train_step(model, loss_fn, optimizer, X[batch], y[batch])
 
 
 def run_fit(data, epochs, batch):

@@ -1,43 +1,22 @@
 """nnlib.widgets.lenet: the dashboard trains with the notebook's own loop, in the background, and
 the explorers show what the notebook's functions compute. Tested through what they show."""
 
-import time
-
 import numpy as np
 import pytest
 
 import nnlib
+from nnlib.exercises.lenet import reference_train_epoch as train_epoch  # the notebook's loop
 from nnlib.layers import Dropout, Linear
 from nnlib.lenet import lenet5
 from nnlib.mnist import load_mnist
 from nnlib.widgets import lenet as widgets
 from tests.test_widgets_perceptron import shows_the_full_render
+from tests.test_widgets_training import wait_until
 
 X, Y, X_TEST, Y_TEST = load_mnist()
 SMALL = (X[:256], Y[:256], X[256:320], Y[256:320])  # 4 steps of 64 per epoch
 
 
-def train_step(model, loss_fn, optimizer, Xb, yb):
-    optimizer.zero_grad()
-    loss = loss_fn(model(Xb), yb)
-    model.backward(loss_fn.backward())
-    optimizer.step()
-    return loss
-
-
-def train_epoch(model, loss_fn, optimizer, Xs, ys, batch_size, rng):
-    model.train()
-    order = rng.permutation(len(Xs))
-    for start in range(0, len(Xs), batch_size):
-        batch = order[start:start + batch_size]
-        yield train_step(model, loss_fn, optimizer, Xs[batch], ys[batch])
-
-
-def wait_until(predicate, timeout=60.0):
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.01)
 
 
 # ---- the run behind the dashboard ------------------------------------------------------------------

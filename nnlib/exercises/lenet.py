@@ -27,9 +27,10 @@ from ..conv import Conv2d, MaxPool2d
 from ..layers import Flatten, Linear, ReLU, Tanh
 from ..losses import CrossEntropyLoss
 from ..module import Sequential
-from . import STUB_HINT, _describe, as_number, numerical_gradient, verdict
+from . import STUB_HINT, _compare, _describe, as_number, numerical_gradient, verdict
 
-__all__ = ["train_step", "fgsm", "c3_multiply_adds", "flatten_size", "flip_eps", "fast_run", "reference_fgsm"]
+__all__ = ["train_step", "fgsm", "c3_multiply_adds", "flatten_size", "flip_eps", "fast_run", "reference_fgsm",
+           "reference_train_step", "reference_train_epoch"]
 
 
 def _call(student, *args):
@@ -55,12 +56,23 @@ _OPTIMIZERS = {"SGD": lambda p: optim.SGD(p, lr=0.1),
                "Adam": lambda p: optim.Adam(p, lr=0.01)}
 
 
-def _reference_step(model, loss_fn, optimizer, X, y):
+def reference_train_step(model, loss_fn, optimizer, X, y):
+    """The step exercise A asks for (and ``nnlib.fit`` takes): zero the gradients, forward and loss,
+    backward, step; returns the batch's loss. Benchmarks and tests train with it."""
     optimizer.zero_grad()
     loss = loss_fn(model(X), y)
     model.backward(loss_fn.backward())
     optimizer.step()
     return loss
+
+
+def reference_train_epoch(model, loss_fn, optimizer, X, y, batch_size, rng, step=reference_train_step):
+    """Notebook 08's ``train_epoch``: one pass in shuffled mini-batches, yielding each step's loss."""
+    model.train()
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        batch = order[start:start + batch_size]
+        yield step(model, loss_fn, optimizer, X[batch], y[batch])
 
 
 def _batch(rng, n=None):
@@ -72,13 +84,13 @@ def _step_problem(student, seed, name) -> str | None:
     """None when three student steps match three reference steps; else the hint."""
     rng = np.random.default_rng(seed)
     runs = []
-    for fn in (_reference_step, student):
+    for fn in (reference_train_step, student):
         model = _small_cnn(seed)
         runs.append((fn, model, CrossEntropyLoss(), _OPTIMIZERS[name](model.parameters())))
     start = [p.value.copy() for p in runs[0][1].parameters()]
     for k in range(3):
         X, y = _batch(rng)
-        ref_loss = _reference_step(*runs[0][1:], X.copy(), y.copy())
+        ref_loss = reference_train_step(*runs[0][1:], X.copy(), y.copy())
         fn, model, loss_fn, opt = runs[1]
         got, problem = _call(fn, model, loss_fn, opt, X.copy(), y.copy())
         if problem:
@@ -143,12 +155,10 @@ def _fgsm_problem(student, rng) -> str | None:
     got, problem = _call(student, model, loss_fn, x.copy(), y.copy(), eps)
     if problem:
         return problem
-    try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"return the adversarial images as an array shaped like x (got {_describe(got)})."
-    if got.shape != x.shape:
-        return f"return the adversarial images shaped like x, {x.shape} (got {got.shape})."
+    problem = _compare(got, x, 0.0, 1e9, "the adversarial images")  # numbers shaped like x, whatever their values
+    if problem:
+        return problem + "."
+    got = np.asarray(got, dtype=float)
     if any(not np.array_equal(p.value, b) for p, b in zip(model.parameters(), before)):
         return "your function changed the model's parameters; an attack only reads the gradient, it takes no step."
     if np.allclose(got, want, atol=1e-9):
