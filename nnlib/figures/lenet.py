@@ -149,14 +149,16 @@ def training_curves(n_steps: int, loss_max: float = 3.0, title: str = "Training 
     steps, loss 0 to ``loss_max``: a larger loss is drawn at the top edge), so a redraw during
     training only moves the curves.
     """
-    fig, (ax_loss, ax_acc) = viz.figure(1, 2, figsize=(12, 4.6))
+    fig, (ax_loss, ax_acc) = viz.figure(1, 2, figsize=(11, 4.2))
     chance = ax_loss.axhline(CHANCE_LOSS, color=viz.BLACK, lw=1, ls=":")
-    (raw,) = ax_loss.plot([], [], color=viz.SKY, lw=1, alpha=0.7)
-    (smooth,) = ax_loss.plot([], [], color=viz.BLUE, lw=2.5)
+    # the curves lie above the spines and titles (z-order 3.5), so a redraw during training draws
+    # the curves alone, not every label above them
+    (raw,) = ax_loss.plot([], [], color=viz.SKY, lw=1, alpha=0.7, zorder=3.5)
+    (smooth,) = ax_loss.plot([], [], color=viz.BLUE, lw=2.5, zorder=3.5)
     ax_loss.set(xlim=(0, max(1, n_steps)), ylim=(0, loss_max), xlabel="training steps (batches)",
                 ylabel="cross-entropy loss", title="Training loss")
     ax_acc.axhline(0.1, color=viz.BLACK, lw=1, ls=":")
-    (acc,) = ax_acc.plot([], [], "o-", color=viz.VERMILLION)
+    (acc,) = ax_acc.plot([], [], "o-", color=viz.VERMILLION, zorder=3.5)
     ax_acc.set(xlim=(0, max(1, n_steps) * 1.02), ylim=(0, 1.02), xlabel="training steps (batches)",
                ylabel="validation accuracy", title="Validation accuracy (each epoch)")
     # one legend under both axes, outside them: curves never cover it, and a redraw that moves
@@ -164,7 +166,7 @@ def training_curves(n_steps: int, loss_max: float = 3.0, title: str = "Training 
     fig.legend([raw, smooth, acc, chance], ["loss of each batch", "moving average (20)", "validation accuracy",
                                             "guessing (ln 10, 10%)"], loc="lower center", ncol=4)
     caption = fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
 
     def update(losses, val_steps=(), val_accuracy=(), caption_text=None):
         losses = np.minimum(np.asarray(losses, dtype=float), loss_max)  # a diverging run stays on the plot

@@ -150,7 +150,11 @@ def dashboard(train_epoch, data, fps: float = 2.0, **start):
                  epochs=int_slider(values["epochs"], 1, 10, label="epochs"),
                  dropout=slider(values["dropout"], 0.0, 0.8, 0.1, "dropout p"))
     panel_values = lambda: {name: k.value for name, k in knobs.items()}  # noqa: E731
-    return TrainingPanel(make_job, draw, fig, presets=PRESETS, fps=fps, step_size=10, **knobs)
+    panel = TrainingPanel(make_job, draw, fig, presets=PRESETS, fps=fps, step_size=10, **knobs)
+    # a second redraw now teaches the renderer which artists move (the curves, the caption), so the
+    # first redraw while training blits instead of rendering the whole figure on the training thread
+    panel.live.refresh()
+    return panel
 
 
 # ---- inside the network --------------------------------------------------------------------------------
