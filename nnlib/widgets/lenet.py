@@ -115,11 +115,12 @@ def _status(job, total) -> str:
     return ", ".join(parts)
 
 
-def dashboard(train_epoch, data, fps: float = 2.0, **start):
+def dashboard(train_epoch, data, fps: float = 1.0, **start):
     """Knobs, Train / Pause / Step / Reset, and live loss and accuracy curves of ``train_epoch``.
 
-    ``start`` overrides :data:`DEFAULTS`. ``fps`` redraws per second while training (each takes
-    the training thread a few ms, so fewer redraws leave more of the CPU to training).
+    ``start`` overrides :data:`DEFAULTS`. ``fps`` redraws per second while training. Each redraw
+    runs on the training thread and costs it 20-40 ms (mostly the PNG), so one a second keeps the
+    dashboard within a few percent of plain ``fit`` (``benchmarks/dashboard_throughput.py``).
     """
     values = dict(DEFAULTS, **start)
     n_train = len(data[0])
