@@ -11,11 +11,11 @@ One run prints (figures of issue 17):
   4. ``nnlib.predict`` on 10,000 images, and PyTorch scoring the same images;
   5. peak memory of a batch-64 training run (a process that imports nnlib only);
   6. the readable reference convolution's throughput, for scale;
-  7. the LeNet dashboard's background training against plain ``nnlib.fit``.
 
 Every timing runs in a fresh subprocess (OpenBLAS reads its variables once, at start), and the
 libraries are measured in alternating rounds, keeping each one's best round: the machine is
 shared, and a burst of load elsewhere then hurts both alike. The load average is printed.
+The LeNet dashboard against plain ``fit`` is measured by ``benchmarks/dashboard_throughput.py``.
 
 nnlib's first layer is built with ``input_grad=False``, the equivalent of PyTorch's default
 (an input tensor does not require grad, so PyTorch never computes its gradient).
@@ -308,38 +308,6 @@ def epoch_and_predict() -> None:
     print(f"accuracy on the official test set after that epoch: {nnlib.evaluate(model, X, y):.4f}")
 
 
-def dashboard_vs_fit(rounds: int = 2) -> None:
-    """The LeNet dashboard's background training (its TrainingJob started in a thread, with
-    its live recorder and validation probe) against plain ``nnlib.fit`` of the same model,
-    optimizer and data, one epoch of the 4,000 training digits each, alternating."""
-    import nnlib
-    from nnlib.dashboards import lenet as dash
-
-    X, y, Xv, yv = nnlib.mnist.load_mnist("5k")
-    config = dash.TrainConfig(epochs=1)
-    seconds = {"fit": [], "dashboard": []}
-    load = os.getloadavg()[0]
-    def plain_fit():
-        model = dash.build_model(config)
-        opt = dash.build_optimizer(config, model.parameters())
-        return lambda: nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X, y, epochs=1,
-                                 batch_size=config.batch_size, validation=(Xv, yv), seed=config.seed,
-                                 progress=False)
-
-    def dashboard():
-        job = dash.TrainingJob(config, (X, y, Xv, yv))
-        return lambda: job.start().join()
-
-    for _ in range(rounds):
-        seconds["fit"].append(_timed(plain_fit()))
-        seconds["dashboard"].append(_timed(dashboard()))
-    fit_s, dash_s = min(seconds["fit"]), min(seconds["dashboard"])
-    print(f"\nLeNet dashboard, one epoch of {len(X):,} digits + validation (its default model: "
-          f"float64 weights, batch 64, Adam; load {load:.2f} -> {os.getloadavg()[0]:.2f}), best of {rounds}:\n"
-          f"  plain fit {fit_s:.2f} s, dashboard in the background {dash_s:.2f} s: "
-          f"{fit_s / dash_s:.0%} of fit's throughput (target >= 90%)")
-
-
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -422,7 +390,6 @@ def main() -> None:
     threadpool_limits(1, user_api="blas")  # the in-process figures below: as the 'nnlib' column
     profile_layers()
     epoch_and_predict()
-    dashboard_vs_fit()
     libraries = ["nnlib"] + (["torch"] if have_torch else [])
     scored = {}
     for _ in range(2):
