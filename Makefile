@@ -105,6 +105,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/lenet_speed.py
 	$(PY) benchmarks/lenet_accuracy.py
+	$(PY) benchmarks/dashboard_throughput.py
 
 student: $(RUNTIME)
 	$(PY) scripts/make_student.py

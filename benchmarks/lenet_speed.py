@@ -10,18 +10,19 @@ One run prints (figures of issue 17):
      in ../shared/data/mnist-test repeated 6 times; skipped without it), Adam, batch 64;
   4. ``nnlib.predict`` on 10,000 images, and PyTorch scoring the same images;
   5. peak memory of a batch-64 training run (a process that imports nnlib only);
-  6. the readable reference convolution's throughput, for scale.
+  6. the readable reference convolution's throughput, for scale;
 
 Every timing runs in a fresh subprocess (OpenBLAS reads its variables once, at start), and the
 libraries are measured in alternating rounds, keeping each one's best round: the machine is
 shared, and a burst of load elsewhere then hurts both alike. The load average is printed.
+The LeNet dashboard against plain ``fit`` is measured by ``benchmarks/dashboard_throughput.py``.
 
 nnlib's first layer is built with ``input_grad=False``, the equivalent of PyTorch's default
 (an input tensor does not require grad, so PyTorch never computes its gradient).
 
 Usage::
 
-    python benchmarks/lenet_speed.py [--rounds 3] [--batches 40] [--skip-torch]
+    python benchmarks/lenet_speed.py [--rounds 2] [--batches 30] [--skip-torch] [--coretype Haswell]
 
 PyTorch is never a dependency of nnlib; to compare, ``pip install torch==2.13.0`` in the venv.
 """
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 BATCH = 64
 OFFICIAL = ROOT.parent / "shared" / "data" / "mnist-test"
+
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -200,48 +202,76 @@ def run_worker(args, env_change: dict | None = None) -> dict:
 
 
 # ---- in-process figures -----------------------------------------------------------------------
+def _steps_of(model, x) -> list[list]:
+    """The model's layers as Sequential.forward runs them: a fused pair (ReLU then max-pool)
+    is one step."""
+    layers, groups, i = list(model), [], 0
+    while i < len(layers):
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        pair = getattr(after, "fuses_with", None) is not None and after.fuses_with(layers[i], x)
+        groups.append(layers[i : i + 1 + pair])
+        x = after.forward_fused(layers[i], x) if pair else layers[i](x)
+        i += 1 + pair
+    return groups
+
+
+def _forward(group, x):
+    return group[1].forward_fused(group[0], x) if len(group) == 2 else group[0](x)
+
+
 def profile_layers(n_batches: int = 20, repeats: int = 3) -> None:
-    """Wall time of every layer's forward and backward in nnlib's training step."""
+    """Wall and CPU time of every layer's forward and backward in nnlib's training step."""
     import nnlib
+    from nnlib import kernels
 
     model, _ = nnlib_step()
     loss = nnlib.CrossEntropyLoss()
     opt = nnlib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    layers, data = list(model), _batches(n_batches)
-    best = None
-    for _ in range(repeats):
-        fwd, bwd, other = np.zeros(len(layers)), np.zeros(len(layers)), 0.0
-        for xb, yb in data:
-            t = time.perf_counter()
-            opt.zero_grad()
-            other += time.perf_counter() - t
-            h = xb
-            for i, layer in enumerate(layers):
-                t = time.perf_counter()
-                h = layer(h)
-                fwd[i] += time.perf_counter() - t
-            t = time.perf_counter()
-            loss(h, yb)
-            g = loss.backward()
-            other += time.perf_counter() - t
-            for i in reversed(range(len(layers))):
-                t = time.perf_counter()
-                g = layers[i].backward(g)
-                bwd[i] += time.perf_counter() - t
-            t = time.perf_counter()
-            opt.step()
-            other += time.perf_counter() - t
-        total = fwd.sum() + bwd.sum() + other
-        if best is None or total < best[0]:
-            best = (total, fwd, bwd, other)
-    total, fwd, bwd, other = best
+    data = _batches(n_batches)
+    groups = _steps_of(model, data[0][0])
+    results = {}
+    for threads, clock in ((2, time.perf_counter), (1, time.thread_time)):
+        kernels.set_num_threads(threads)
+        best = None
+        for _ in range(repeats):
+            fwd, bwd, other = np.zeros(len(groups)), np.zeros(len(groups)), 0.0
+            for xb, yb in data:
+                t = clock()
+                opt.zero_grad()
+                other += clock() - t
+                h = xb
+                for i, group in enumerate(groups):
+                    t = clock()
+                    h = _forward(group, h)
+                    fwd[i] += clock() - t
+                t = clock()
+                loss(h, yb)
+                g = loss.backward()
+                other += clock() - t
+                for i in reversed(range(len(groups))):
+                    t = clock()
+                    for layer in reversed(groups[i]):
+                        g = layer.backward(g)
+                    bwd[i] += clock() - t
+                t = clock()
+                opt.step()
+                other += clock() - t
+            total = fwd.sum() + bwd.sum() + other
+            if best is None or total < best[0]:
+                best = (total, fwd, bwd, other)
+        results[threads] = best
+    kernels.set_num_threads(2)
     per = 1e3 / len(data)
-    print(f"\nnnlib layer by layer, ms per batch of {BATCH}, 2 threads (best of {repeats} passes):")
-    print(f"  {'layer':<44} {'forward':>8} {'backward':>9}")
-    for layer, f, b in zip(layers, fwd, bwd):
-        print(f"  {repr(layer)[:44]:<44} {f * per:8.3f} {b * per:9.3f}")
-    print(f"  {'loss + zero_grad + SGD step':<44} {other * per:8.3f}")
-    print(f"  {'total':<44} {total * per:8.3f}")
+    (total, fwd, bwd, other), (total1, fwd1, bwd1, other1) = results[2], results[1]
+    print(f"\nnnlib layer by layer, ms per batch of {BATCH} (best of {repeats} passes of {len(data)} "
+          f"batches; load {os.getloadavg()[0]:.2f}):\n  wall time with 2 threads, and CPU time "
+          "of the calling thread with 1 thread (time.thread_time: what the step costs, whatever the load)")
+    print(f"  {'layer':<44} {'forward':>8} {'backward':>9} {'CPU fwd':>8} {'CPU bwd':>8}")
+    for group, f, b, f1, b1 in zip(groups, fwd, bwd, fwd1, bwd1):
+        name = " + ".join(repr(layer).split("(")[0] for layer in group) if len(group) == 2 else repr(group[0])
+        print(f"  {name[:44]:<44} {f * per:8.3f} {b * per:9.3f} {f1 * per:8.3f} {b1 * per:8.3f}")
+    print(f"  {'loss + zero_grad + SGD step':<44} {other * per:8.3f} {'':>9} {other1 * per:8.3f}")
+    print(f"  {'total':<44} {total * per:8.3f} {'':>9} {total1 * per:8.3f}")
 
 
 def official_test_set():
@@ -269,12 +299,12 @@ def epoch_and_predict() -> None:
     opt = nnlib.optim.Adam(model.parameters(), lr=1e-3)
     nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X60[:640], y60[:640], epochs=1, batch_size=64,
               progress=False)  # warm-up: buffers, thread pool
-    start = time.perf_counter()
+    load, start = os.getloadavg()[0], time.perf_counter()
     nnlib.fit(model, nnlib.CrossEntropyLoss(), opt, X60, y60, epochs=1, batch_size=64, seed=0,
               progress=False)
     epoch = time.perf_counter() - start
-    print(f"\none epoch of 60,000 images through nnlib.fit (Adam, batch 64): {epoch:.2f} s "
-          f"({60000 / epoch:,.0f} img/s; target < 2.5 s)")
+    print(f"\none epoch of 60,000 images through nnlib.fit (Adam, batch 64, 2 threads, load "
+          f"{load:.2f} -> {os.getloadavg()[0]:.2f}): {epoch:.2f} s ({60000 / epoch:,.0f} img/s; target < 2.5 s)")
     print(f"accuracy on the official test set after that epoch: {nnlib.evaluate(model, X, y):.4f}")
 
 
@@ -286,9 +316,12 @@ def _timed(fn) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per setting")
-    parser.add_argument("--batches", type=int, default=40, help="batches per timed pass")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per setting")
+    parser.add_argument("--batches", type=int, default=30, help="batches per timed pass")
     parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--coretype", metavar="NAME",
+                        help="also measure with OPENBLAS_CORETYPE=NAME (e.g. Haswell, as some shared "
+                             "machines force), for the measuring subprocesses only")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -310,6 +343,8 @@ def main() -> None:
                 "OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset": dict.fromkeys(OPENBLAS_VARS)}
     if not set_by_env:  # the environment sets neither: one setting, measured once
         settings = {"OpenBLAS variables unset (the environment sets none)": {}}
+    if args.coretype:
+        settings[f"OPENBLAS_CORETYPE={args.coretype} (forced)"] = {"OPENBLAS_CORETYPE": args.coretype}
     # (name, library, BLAS threads for a given thread count)
     contenders = [("nnlib", "nnlib", lambda n: 1), ("nnlib, BLAS threaded", "nnlib", lambda n: n)]
     if have_torch:
@@ -325,15 +360,18 @@ def main() -> None:
                     r = run_worker([lib, str(threads), str(args.batches), str(blas(threads))], env)
                     results.setdefault((setting, threads, name), []).append(r["images_per_second"])
                     info[lib] = r.get("version", info.get(lib)), r["blas"]
+                    info[setting] = r["blas"]
     ref = run_worker(["nnlib-reference", "2", "3", "1"])
-    print(f"load average at end {os.getloadavg()[0]:.2f}; BLAS: {info['nnlib'][1]}")
+    blas = "; ".join(f"{setting}: {', '.join(info[setting])}" for setting in settings)
+    print(f"load average at end {os.getloadavg()[0]:.2f}; BLAS under {blas}")
     if have_torch:
         print(f"PyTorch {info['torch'][0]}")
     print(f"\nTraining throughput, LeNet-5 modern, float32, batch {BATCH}, SGD momentum 0.9; "
           f"images/s, best of {args.rounds} alternating rounds (all rounds in brackets).\n"
           "threads: nnlib.kernels.set_num_threads and torch.set_num_threads. 'nnlib' keeps numpy's\n"
-          "BLAS on 1 thread (every nnlib conv product runs on its calling thread anyway; Linear's\n"
-          "products are the only ones OpenBLAS would thread); 'BLAS threaded' leaves it at n.")
+          "BLAS on 1 thread; 'BLAS threaded' leaves it at n. Every nnlib product (convolutions, and\n"
+          "Linear through kernels.matmul) is cut small enough that OpenBLAS never threads it, so\n"
+          "the two should agree up to noise.")
     print(f"  {'OpenBLAS setting':<54} {'threads':>7} {'nnlib':>8} {'BLAS thr.':>9} {'PyTorch':>8} {'ratio':>6}")
     for setting in settings:
         for threads in (1, 2):
@@ -359,11 +397,13 @@ def main() -> None:
             for lib in libraries:
                 t = run_worker(["predict", lib, threads])["seconds"]
                 scored[lib, threads] = min(t, scored.get((lib, threads), t))
-    print("\nscoring 10,000 images (nnlib.predict; PyTorch in eval mode without autograd), best of 6:")
+    print("\nscoring 10,000 images (nnlib.predict; PyTorch in eval mode without autograd), best of 6, "
+          f"load {os.getloadavg()[0]:.2f}:")
     for (lib, threads), t in scored.items():
         print(f"  {lib:<6} {threads} thread(s): {t:.3f} s" + ("  (target for nnlib < 0.3 s)" if lib == "nnlib" else ""))
     mem = run_worker(["memory", "200"], {"OPENBLAS_NUM_THREADS": "1"})
-    print(f"\npeak resident memory of a process training 200 batches of 64 (nnlib, no PyTorch): "
+    print(f"\npeak resident memory of a process training 200 batches of 64 (nnlib, no PyTorch, load "
+          f"{os.getloadavg()[0]:.2f}): "
           f"{mem['peak_rss_mib']:.0f} MiB ({mem['rss_before_training_mib']:.0f} MiB before the first "
           "step: Python, numpy, the 5k digits); target < 300 MB")
 

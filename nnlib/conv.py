@@ -245,13 +245,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     input_grad : bool, default True
         False skips dL/dx (None is returned in its place), as for a network's first layer.
 
-    Returns
-    -------
-    (grad_x, grad_weight, grad_bias) : arrays (N, C_in, H, W), (C_out, C_in, kh, kw), (C_out,)
-
-    Shape
-    -----
-    - grad_out: ``(N, C_out, H_out, W_out)``; gradients shaped like x, weight and bias.
+    Returns and shapes as in :func:`conv2d_im2col_backward`.
     """
     kernel_cache, w_shape = cache
     geometry, x_shape = kernel_cache[0], kernel_cache[3]

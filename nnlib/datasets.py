@@ -1,4 +1,4 @@
-"""Small data sets that need no download: XOR, two moons, spirals, 1-D function samples.
+"""Small data sets that need no download: XOR, two moons, circles, blobs, spirals, 1-D samples.
 
 Every generator takes ``seed`` so a notebook draws the same points every run.
 MNIST lives in :mod:`nnlib.mnist` and is re-exported here as ``load_mnist``.
@@ -59,6 +59,54 @@ def spirals(n: int = 300, classes: int = 2, noise: float = 0.2, turns: float = 1
     X, y = np.concatenate(Xs), np.concatenate(ys)
     perm = rng.permutation(n)
     return X[perm], y[perm]
+
+
+def circles(n: int = 200, noise: float = 0.1, factor: float = 0.5, seed: int | None = 0):
+    """Two concentric circles (like scikit-learn's make_circles): class 0 on the unit circle,
+    class 1 on the circle of radius ``factor``, each point moved by Gaussian noise of std ``noise``.
+
+    Returns X ``(n, 2)`` float64 and y ``(n,)`` int64 in {0, 1}, half of each class.
+    """
+    check_positive(n, "n", "circles", integer=True)
+    check_positive(noise, "noise", "circles", allow_zero=True)
+    check_in_range(factor, "factor", "circles", 0.0, 1.0)
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    radius = np.r_[np.ones(n0), np.full(n - n0, float(factor))]
+    angle = rng.uniform(0, 2 * np.pi, n)
+    X = radius[:, None] * np.c_[np.cos(angle), np.sin(angle)] + noise * rng.standard_normal((n, 2))
+    y = np.r_[np.zeros(n0, np.int64), np.ones(n - n0, np.int64)]
+    perm = rng.permutation(n)
+    return X[perm], y[perm]
+
+
+def blobs(n: int = 200, noise: float = 0.3, seed: int | None = 0):
+    """Two Gaussian clouds of std ``noise`` around (-0.5, -0.5) (class 0) and (0.5, 0.5) (class 1).
+
+    Returns X ``(n, 2)`` float64 and y ``(n,)`` int64 in {0, 1}, half of each class.
+    """
+    check_positive(n, "n", "blobs", integer=True)
+    check_positive(noise, "noise", "blobs", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(n // 2, np.int64), np.ones(n - n // 2, np.int64)]
+    X = (y[:, None] - 0.5) + noise * rng.standard_normal((n, 2))
+    perm = rng.permutation(n)
+    return X[perm], y[perm]
+
+
+def xor_cloud(n: int = 200, noise: float = 0.1, seed: int | None = 0):
+    """XOR as a cloud: points uniform in the square [-1, 1]², class 1 where the two coordinates
+    have different signs (x1·x2 < 0), then moved by Gaussian noise of std ``noise`` (so labels
+    near the axes may sit on the wrong side, as in TensorFlow Playground).
+
+    Returns X ``(n, 2)`` float64 and y ``(n,)`` int64 in {0, 1}.
+    """
+    check_positive(n, "n", "xor_cloud", integer=True)
+    check_positive(noise, "noise", "xor_cloud", allow_zero=True)
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 2))
+    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
+    return X + noise * rng.standard_normal((n, 2)), y
 
 
 FUNCTIONS = {

@@ -52,8 +52,10 @@ class TrainingJob:
         numbers (e.g. ``{"loss": 0.31, "epoch": 1}``), a single number (recorded as
         ``"loss"``) or None.
     on_update : callable, optional
-        ``on_update(job)``, called from the training thread between steps at most every
-        ``update_every`` seconds, and once when the job pauses, finishes or fails. Widgets
+        ``on_update(job)``, called from the training thread between steps every
+        ``update_every`` seconds (counted from the start of one call to the next; when a call
+        takes longer than two thirds of that, the next waits half as long again, so training
+        keeps at least a third of the time), and once when the job pauses, finishes or fails. Widgets
         redraw from it. It runs outside the guard, like any reader: read the model through
         ``job.read``/``job.predict`` or ``with nnlib.module.guarded(job.model):``.
     update_every : float, default 0.1
@@ -249,16 +251,20 @@ class TrainingJob:
             self.on_update(self)
 
     def _run(self) -> None:
-        last = time.perf_counter()
+        due = time.perf_counter() + self.update_every
         try:
             while not self._pause.is_set():
                 with self._guard:
                     if not self._advance():
                         break
                 # readers (and on_update) come in between two steps, never inside one
-                if self.on_update is not None and time.perf_counter() - last >= self.update_every:
+                if self.on_update is not None and time.perf_counter() >= due:
+                    start = time.perf_counter()
                     self.on_update(self)
-                    last = time.perf_counter()
+                    took = time.perf_counter() - start
+                    # every update_every seconds from start to start (a redraw's own time does not
+                    # lower the frame rate), but at most two thirds of the time: training goes on
+                    due = start + max(self.update_every, 1.5 * took)
                 if self._guard.waiting:
                     time.sleep(0.0005)
         except Exception as err:  # noqa: BLE001 - an on_update that raised

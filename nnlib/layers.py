@@ -12,6 +12,7 @@ from . import functional as F
 from . import init
 from ._validation import check_array, check_flag, check_in_range, check_positive, check_rng
 from .functional import sigmoid  # noqa: F401  (nnlib.layers.sigmoid, where notebooks found it)
+from .kernels import matmul
 from .module import Module, Parameter
 
 
@@ -57,7 +58,9 @@ class Linear(Module):
     def forward(self, x):
         x = check_array(x, "x", "Linear.forward", shape=(None, self.in_features))
         self._x, self._out_shape = x, (x.shape[0], self.out_features)
-        y = x @ self.weight.value.T.astype(x.dtype, copy=False)
+        # kernels.matmul, not @: a product big enough for OpenBLAS to thread would change
+        # its last bits with the number of BLAS threads (same seed, different weights)
+        y = matmul(x, self.weight.value.T.astype(x.dtype, copy=False))
         if self.bias is not None:
             y += self.bias.value.astype(x.dtype, copy=False)
         return y
@@ -66,10 +69,10 @@ class Linear(Module):
         grad_y = self._check_grad(grad_y)  # before any .grad changes
         x = self._x
         # dL/dW = Σ_n grad_y[n]ᵀ x[n]; dL/db = Σ_n grad_y[n]; dL/dx = grad_y W
-        self.weight.grad += (grad_y.T @ x).astype(self.weight.dtype, copy=False)
+        self.weight.grad += matmul(grad_y.T, x).astype(self.weight.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad += grad_y.sum(axis=0).astype(self.bias.dtype, copy=False)
-        return grad_y @ self.weight.value.astype(grad_y.dtype, copy=False)
+        return matmul(grad_y, self.weight.value.astype(grad_y.dtype, copy=False))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -78,15 +81,19 @@ class Linear(Module):
 class _Elementwise(Module):
     """An activation y = f(x) whose backward is grad_y * f'(x), from the cached x and y.
 
-    Subclasses name their pair of :mod:`nnlib.functional` functions and, if any, the
-    keyword arguments both take (``negative_slope``, ``alpha``).
+    Subclasses name their pair of :mod:`nnlib.functional` functions and, if any, the one
+    hyperparameter both take (``param``: ``negative_slope``, ``alpha``), stored on the layer.
     """
 
     f = staticmethod(F.identity)
     df = staticmethod(F.identity_grad)
+    param: str | None = None
 
     def _kwargs(self) -> dict:
-        return {}
+        return {self.param: getattr(self, self.param)} if self.param else {}
+
+    def extra_repr(self) -> str:
+        return "".join(f"{k}={v}" for k, v in self._kwargs().items())
 
     def forward(self, x):
         x = check_array(x, "x", f"{type(self).__name__}.forward")
@@ -121,9 +128,16 @@ class ReLU(_Elementwise):
     """
 
     f, df = staticmethod(F.relu), staticmethod(F.relu_grad)
+    _fused = False  # True after a Sequential ran this ReLU inside the max-pool after it
+
+    def forward(self, x):
+        self._fused = False
+        return super().forward(x)
 
     def backward(self, grad_y):
         grad_y = self._check_grad(grad_y)
+        if self._fused:  # the max-pool's backward has applied this ReLU's mask already
+            return grad_y
         return grad_y * (self._x > 0)  # one pass: bool × float keeps the float dtype
 
 
@@ -133,17 +147,11 @@ class LeakyReLU(_Elementwise):
     Shape: any, output same as input.
     """
 
-    f, df = staticmethod(F.leaky_relu), staticmethod(F.leaky_relu_grad)
+    f, df, param = staticmethod(F.leaky_relu), staticmethod(F.leaky_relu_grad), "negative_slope"
 
     def __init__(self, negative_slope: float = 0.01):
         check_in_range(negative_slope, "negative_slope", "LeakyReLU", 0.0, 1.0, hi_open=False)
         self.negative_slope = negative_slope
-
-    def _kwargs(self) -> dict:
-        return {"negative_slope": self.negative_slope}
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
 
 
 class ELU(_Elementwise):
@@ -152,17 +160,11 @@ class ELU(_Elementwise):
     Shape: any, output same as input.
     """
 
-    f, df = staticmethod(F.elu), staticmethod(F.elu_grad)
+    f, df, param = staticmethod(F.elu), staticmethod(F.elu_grad), "alpha"
 
     def __init__(self, alpha: float = 1.0):
         check_positive(alpha, "alpha", "ELU", allow_zero=True)
         self.alpha = alpha
-
-    def _kwargs(self) -> dict:
-        return {"alpha": self.alpha}
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
 
 
 class Identity(Module):

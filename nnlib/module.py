@@ -73,10 +73,14 @@ class Module:
         return check_grad(grad_y, self._out_shape, f"{type(self).__name__}.backward")
 
     def __call__(self, x):
+        self._check_guard()
+        return self.forward(x)
+
+    def _check_guard(self) -> None:
+        """Refuse to run while a background job trains this module (see nnlib.jobs)."""
         guard = self.__dict__.get("_guard")
         if guard is not None:
             guard.check(type(self).__name__)
-        return self.forward(x)
 
     # ---- buffers: arrays that are state but not learned (BatchNorm's running statistics) --
     def register_buffer(self, name: str, value) -> None:
@@ -316,8 +320,18 @@ class Sequential(Module):
         self.layers = list(modules)
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        layers, i = self.layers, 0
+        while i < len(layers):
+            after = layers[i + 1] if i + 1 < len(layers) else None
+            fuses = getattr(after, "fuses_with", None)
+            if fuses is not None and fuses(layers[i], x):
+                # two layers computed as one step, same numbers (ReLU then max-pool: the
+                # ReLU runs on the pooled map, see MaxPool2d.forward_fused)
+                x = after.forward_fused(layers[i], x)
+                i += 2
+            else:
+                x = layers[i](x)
+                i += 1
         return x
 
     def backward(self, grad_y):

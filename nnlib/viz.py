@@ -1,19 +1,13 @@
-"""One look for every figure, and the plumbing that lets a slider redraw one fast.
+"""One look for every figure: style, scales, palette, and a few plotting helpers.
 
-``use_style()`` sets projector-sized fonts and the Okabe-Ito colour-blind-safe palette.
-``LiveFigure`` keeps one matplotlib figure alive inside an ipywidgets ``Output``: a callback
-updates the artists' data and calls ``redraw()``, which re-renders the same figure instead of
-building a new one (with the inline backend a figure cannot change once shown, so it is
-displayed again).
+``use_style()`` sets the Okabe-Ito colour-blind-safe palette and the fonts of one of two
+scales, "screen" or "projector" (at least 18 pt, for a lecture hall; ``NNLIB_SCALE`` chooses
+it). Interactive redraws live in :mod:`nnlib.widgets.live`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import os
-import time
-import warnings
 
 import matplotlib as mpl
 import numpy as np
@@ -200,187 +194,11 @@ def _points_under(ax, box) -> int:
     return int(np.sum((xy[:, 0] > box.x0) & (xy[:, 0] < box.x1) & (xy[:, 1] > box.y0) & (xy[:, 1] < box.y1)))
 
 
-class LiveFigure:
-    """A figure shown in an ``ipywidgets.Output`` and redrawn in place by callbacks.
-
-    >>> fig, ax = figure()
-    >>> live = LiveFigure(fig)        # display(live.output) inside a widget layout
-    >>> line.set_ydata(new); live.redraw()
-
-    Blitting (opt-in): pass the artists a callback changes as ``animated``. The rest of the
-    figure (axes, tick labels, grids, static curves) is rendered once and kept as a pixel
-    background; a redraw then restores it, draws only the animated artists and encodes the
-    pixels. Most of a full render is text layout, so this is several times faster. The
-    background is re-rendered when ``redraw(full=True)`` is called (after a callback changed a
-    static artist), and automatically when an axis' limits or the figure size changed.
-    Animated artists are drawn above the static ones, in the order given.
-
-    Stored states: ``redraw(key=k)`` keeps the PNG under ``k`` (a value that fixes the whole
-    figure, e.g. the only slider's value) and swaps it back in when ``k`` comes again;
-    ``prerender(keys, apply)`` fills that store ahead of time for a few slow states.
-
-    ``last_ms`` holds how long the last redraw took (render + send), for instructors
-    and for the browser suite's redraw figures; ``last_full`` says whether it was a full render.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure to show (from :func:`figure`).
-    animated : sequence of matplotlib artists, optional
-        Artists of ``fig`` redrawn on every ``redraw()``; when omitted every redraw renders
-        the whole figure.
-
-    Shape
-    -----
-    The PNG has the figure's pixel size, ``(height, width) = fig.bbox`` rounded.
-    """
-
-    cache_size = 256  # PNGs kept for redraw(key=...); a few MB at most
-
-    def __init__(self, fig, animated=None):
-        import ipywidgets as widgets
-
-        if fig.get_layout_engine() is None:
-            # lay the figure out once here: a tight bounding box at every redraw would render twice
-            with warnings.catch_warnings():  # some gridspec layouts cannot be tightened; keep them as they are
-                warnings.simplefilter("ignore", UserWarning)
-                fig.tight_layout()
-        self.fig = fig
-        self.animated = []
-        self.set_animated(animated or [])
-        self._background = None
-        self._background_key = None
-        self._cache = {}
-        self.output = widgets.Output()
-        self.last_ms = float("nan")
-        self.last_full = True
-        self.redraw(full=True)
-
-    def set_animated(self, artists) -> None:
-        """Replace the animated artists (e.g. after a callback rebuilt an axes); the next
-        redraw renders the background again."""
-        artists = list(artists)
-        for artist in artists:
-            if getattr(artist, "figure", None) is not self.fig:
-                raise ValueError(f"LiveFigure: animated artists must belong to fig; got {artist!r}")
-        self.animated = artists
-        self._background = None
-
-    def prerender(self, keys, apply) -> None:
-        """Store the PNG of every state in ``keys`` ahead of time, so that even the first
-        visit of a slider position swaps in a stored image (see ``redraw(key=...)``).
-
-        ``apply(key)`` must set the figure's artists to that state; afterwards the figure is
-        left in the last state, so re-apply the current one. Worth it for a few dozen states
-        whose full render stays slow (each costs one render now).
-        """
-        if not callable(apply):
-            raise ValueError(f"LiveFigure.prerender: argument 'apply' must be callable, got {apply!r}")
-        for key in keys:
-            if key not in self._cache and len(self._cache) < self.cache_size:
-                apply(key)
-                self._cache[key] = self._render(full=True)
-
-    def _key(self):
-        """What invalidates the background: the figure's pixel size and every axis' limits."""
-        return (tuple(self.fig.bbox.size),
-                tuple(tuple(ax.viewLim.bounds) for ax in self.fig.axes))
-
-    def redraw(self, full: bool = False, key=None) -> None:
-        """Render the figure to PNG and swap it in as the output's only item, in one state
-        update: no flicker, works in JupyterLab, Colab and Voila alike.
-
-        Parameters
-        ----------
-        full : bool
-            Re-render the static background too (needed after a callback changed an artist
-            that was not declared ``animated``). Ignored without animated artists, where
-            every redraw is a full one.
-        key : hashable, optional
-            A value that determines the whole figure (e.g. the one slider of a widget whose
-            figure depends on nothing else). The PNG is stored under it, and a key seen
-            before swaps in the stored PNG without rendering: dragging back and forth over
-            a discrete slider costs one render per position.
-        """
-        t0 = time.perf_counter()
-        if key is not None and key in self._cache:
-            self.output.outputs = (self._cache[key],)
-            self.last_full = False
-        else:
-            out = self._render(full or not self.animated)
-            if key is not None and len(self._cache) < self.cache_size:
-                self._cache[key] = out
-            self.output.outputs = (out,)
-        self.last_ms = 1000 * (time.perf_counter() - t0)
-
-    def _render(self, full: bool) -> dict:
-        # Straight to the Agg canvas, not fig.savefig: after tight_layout() a figure keeps a
-        # placeholder layout engine, and savefig then renders the whole figure twice (a dry
-        # run for the layout, then the real one) -- half the time of every redraw.
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        canvas = self.fig.canvas
-        if not isinstance(canvas, FigureCanvasAgg):
-            canvas = FigureCanvasAgg(self.fig)
-        key = self._key()
-        full = full or self._background is None or key != self._background_key
-        if full:
-            # canvas.draw() skips animated artists, so the background holds only the static
-            # part; the flags are set only for this draw, so fig.savefig and display(fig)
-            # still show the whole figure
-            for artist in self.animated:
-                artist.set_animated(True)
-            try:
-                canvas.draw()
-            finally:
-                for artist in self.animated:
-                    artist.set_animated(False)
-            if self.animated:
-                self._background = canvas.copy_from_bbox(self.fig.bbox)
-                self._background_key = self._key()
-        else:
-            canvas.restore_region(self._background)
-        for artist in self.animated:
-            self.fig.draw_artist(artist)
-        self.last_full = full
-        return png_output_from_rgba(np.asarray(canvas.buffer_rgba()), self.fig)
-
-
-def png_output_from_rgba(rgba: np.ndarray, fig) -> dict:
-    """A display_data message from an (H, W, 4) uint8 pixel buffer (the blitting path)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    # same light compression as png_output: encoding time matters more than bytes here
-    Image.fromarray(rgba, "RGBA").save(buf, format="png", compress_level=1)
-    return _display_data(buf.getvalue(), fig)
-
-
-def png_output(fig) -> dict:
-    """A Jupyter display_data message holding the figure as PNG (what the inline backend sends)."""
-    buf = io.BytesIO()
-    # no bbox_inches="tight" (it renders the figure twice) and light zlib compression:
-    # together they halve a redraw, and a slider must answer in under 100 ms
-    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
-    return _display_data(buf.getvalue(), fig)
-
-
-def _display_data(png: bytes, fig) -> dict:
-    return {
-        "output_type": "display_data",
-        "data": {
-            "image/png": base64.b64encode(png).decode("ascii"),
-            "text/plain": f"<Figure size {int(fig.bbox.width)}x{int(fig.bbox.height)}>",
-        },
-        "metadata": {},
-    }
-
-
 def nice_ceil(x: float) -> float:
     """The smallest of 1, 2, 5 times a power of ten that is >= x (x > 0).
 
     Axis limits snapped this way stay put while a slider moves a little, so a blitting
-    ``LiveFigure`` keeps its rendered background instead of rendering the whole figure.
+    ``nnlib.widgets.live.Live`` keeps its rendered background instead of rendering the whole figure.
     """
     from ._validation import check_positive
 
@@ -390,12 +208,6 @@ def nice_ceil(x: float) -> float:
         if m * exp >= x * (1 - 1e-12):
             return float(m * exp)
     return float(10 * exp)  # unreachable: 10 * exp > x by construction
-
-
-def message(text: str, level: str = "info") -> str:
-    """A plain-HTML note for a widget's message area (never a traceback)."""
-    colour = {"info": "#333333", "warn": VERMILLION, "ok": GREEN}.get(level, "#333333")
-    return f'<span style="color:{colour}; font-size:14px">{text}</span>'
 
 
 def decision_grid(X: np.ndarray, steps: int = 200, margin: float = 0.5):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import nnlib
 from nnlib.jobs import TrainingJob
 from nnlib.optim import SGD, Adam, RMSProp, clip_grad_norm_
+from tests.helpers import training_steps
 from tests.strategies import arrays, batches, float_dtypes, fuzz, garbage, medium_ints, shapes, small_ints
 
 LOSSES = [nnlib.MSELoss, nnlib.BCELoss, nnlib.BCEWithLogitsLoss, nnlib.CrossEntropyLoss, nnlib.HingeLoss]
@@ -231,16 +232,8 @@ def _job_controls(actions):
     model = nnlib.models.mlp([2, 3, 2], rng=0)
     opt = SGD(model.parameters(), lr=0.1)
     loss = nnlib.CrossEntropyLoss()
-
-    def steps():
-        for _ in range(40):
-            opt.zero_grad()
-            value = loss(model(X), y)
-            model.backward(loss.backward())
-            opt.step()
-            yield value
-
-    job = TrainingJob(model, steps(), update_every=0.0, on_update=lambda j: j.latest("loss"))
+    job = TrainingJob(model, training_steps(model, opt, loss, X, y, 40), update_every=0.0,
+                      on_update=lambda j: j.latest("loss"))
     stopped = False
     for action in actions:
         n = job.n_steps

@@ -147,6 +147,24 @@ def test_on_update_is_throttled_and_called_at_the_end():
     assert calls == [30]  # never inside the 10 s window, once when it finished
 
 
+@pytest.mark.parametrize("redraw_s, period_s", [(0.06, 0.1), (0.1, 0.15)])
+def test_updates_keep_their_cadence_but_leave_training_a_third_of_the_time(redraw_s, period_s):
+    X, y, m = problem()
+    starts = []
+
+    def redraw(job):
+        starts.append(time.perf_counter())
+        time.sleep(redraw_s)
+
+    job = TrainingJob(m, steps(m, X, y, n_epochs=10_000, delay=0.001), on_update=redraw, update_every=0.1)
+    job.start()
+    time.sleep(1.0)
+    job.stop()
+    gaps = np.diff(starts[:-1])  # the last call is the one stop() makes
+    # start to start: a 60 ms redraw does not stretch the 100 ms period; a 100 ms one leaves 50 ms to training
+    assert len(gaps) >= 3 and period_s - 0.005 <= np.median(gaps) < period_s + 0.03
+
+
 def test_a_failing_step_is_kept_and_reported():
     X, y, m = problem()
 

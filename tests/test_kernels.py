@@ -255,8 +255,8 @@ print(hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
 
 
 def test_blas_thread_count_does_not_change_conv_pool_or_matmul_results():
-    # Conv2d/pools/kernels.matmul only: float32 products that OpenBLAS threads (e.g. a plain
-    # (64, 400) @ (400, 120), as Linear computes it) do change with OPENBLAS_NUM_THREADS
+    # float32 products that OpenBLAS threads (a plain (64, 400) @ (400, 120) with the Haswell
+    # kernels, a (512, 784) @ (784, 256) with the SkylakeX ones) change with OPENBLAS_NUM_THREADS
     digests = set()
     for n in ("1", "2"):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n)
@@ -267,10 +267,44 @@ def test_blas_thread_count_does_not_change_conv_pool_or_matmul_results():
     assert len(digests) == 1, digests
 
 
+_TRAIN_PROBE = """
+import hashlib, numpy as np, nnlib
+from nnlib.lenet import lenet5
+rng = np.random.default_rng(0)
+mlp = nnlib.Sequential(nnlib.Linear(784, 256, rng=0), nnlib.ReLU(), nnlib.Linear(256, 10, rng=1))
+parts = []
+for model, shape, batch in ((lenet5("modern", rng=0), (1, 28, 28), 64), (mlp, (784,), 512)):
+    model.to(np.float32)
+    loss, opt = nnlib.CrossEntropyLoss(), nnlib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(3):
+        x = rng.random((batch,) + shape, dtype=np.float32)
+        opt.zero_grad()
+        loss(model(x), rng.integers(0, 10, batch))
+        model.backward(loss.backward())
+        opt.step()
+    parts += [p.value for p in model.parameters()]
+    assert all(p.dtype == np.float32 for p in parts)
+print(hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts)).hexdigest())
+"""
+
+
+def test_training_weights_do_not_depend_on_blas_or_nnlib_threads():
+    # The MLP's (512, 784) @ (784, 256) is a product that OpenBLAS threads, and a plain @
+    # then gives other last bits with 2 BLAS threads than with 1: Linear uses kernels.matmul.
+    digests = {}
+    for blas, halves in (("1", "1"), ("2", "2"), ("2", "1")):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=blas, NNLIB_NUM_THREADS=halves)
+        out = subprocess.run([sys.executable, "-c", _TRAIN_PROBE], env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        digests[blas, halves] = out.stdout.strip()
+    assert len(set(digests.values())) == 1, digests
+
+
 def test_matmul_equals_numpy():
     rng = np.random.default_rng(0)
     for shape_a, shape_b in [((64, 400), (400, 120)), ((120, 64), (64, 400)), ((3, 5), (5, 2)),
-                             ((1, 3000), (3000, 200))]:
+                             ((1, 3000), (3000, 200)), ((7, 2500), (2500, 9))]:
         a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
         np.testing.assert_allclose(kernels.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
 
@@ -321,3 +355,25 @@ def test_nnlib_num_threads_environment_variable():
 def test_an_empty_batch_goes_through(layer):
     y = layer(np.zeros((0, 1, 6, 6)))
     assert y.shape[0] == 0 and layer.backward(np.zeros_like(y)).shape == (0, 1, 6, 6)
+
+
+def test_float32_end_to_end_no_float64_sneaks_in():
+    # every activation and every gradient of a float32 LeNet-5 step stays float32, fused or not
+    X, y, _, _ = nnlib.mnist.load_mnist("5k")
+    for variant in ("modern", "classic"):
+        model = lenet5(variant, rng=0).to(np.float32)
+        loss = nnlib.CrossEntropyLoss()
+        opt = nnlib.optim.Adam(model.parameters(), lr=1e-3)
+        xb, yb = X[:10].astype(np.float32), y[:10]
+        h, dtypes = xb, []
+        for layer in model:  # layer by layer
+            h = layer(h)
+            dtypes.append(h.dtype)
+        assert model(xb).dtype == np.float32  # through Sequential (fused pairs)
+        opt.zero_grad()
+        loss(model(xb), yb)  # the loss value itself is a Python float, by design
+        g = loss.backward()
+        dtypes += [g.dtype, model.backward(g).dtype]
+        opt.step()
+        dtypes += [a.dtype for p in model.parameters() for a in (p.value, p.grad)]
+        assert set(dtypes) == {np.dtype(np.float32)}, (variant, dtypes)

@@ -198,3 +198,68 @@ def test_the_vectorised_max_pool_routes_a_nan_like_the_loops():
     fast = nnlib.MaxPool2d(2)
     fast(x)
     np.testing.assert_array_equal(fast.backward(g), max_pool2d_reference_backward(g, x, 2))
+
+
+# ---- ReLU then max-pool inside a Sequential: computed as one step ------------------------------
+def _step_by_step(layers, x, g):
+    """Each layer on its own, forward then backward: the definition the fused path must equal."""
+    for layer in layers:
+        x = layer(x)
+    for layer in reversed(layers):
+        g = layer.backward(g)
+    return x, g
+
+
+@settings(max_examples=40, deadline=None)
+@given(N=st.integers(1, 3), C=st.integers(1, 3), H=st.integers(2, 9), W=st.integers(2, 9),
+       k=st.sampled_from([2, 3, (2, 3)]), seed=st.integers(0, 2**16), dtype=st.sampled_from(["float32", "float64"]),
+       nan=st.booleans(), channel_major=st.booleans())
+def test_relu_then_max_pool_fused_equals_the_two_layers(N, C, H, W, k, seed, dtype, nan, channel_major):
+    rng = np.random.default_rng(seed)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    if H < kh or W < kw:
+        return
+    # small integers: ties everywhere, whole windows <= 0 (all ReLU zeros), exact zeros
+    x = rng.integers(-3, 3, (C, N, H, W) if channel_major else (N, C, H, W)).astype(dtype)
+    if nan:
+        x.flat[rng.integers(0, x.size, 3)] = np.nan
+    x = x.transpose(1, 0, 2, 3) if channel_major else x  # as a convolution hands it on
+    fused = nnlib.Sequential(nnlib.ReLU(), MaxPool2d(k))
+    g = rng.standard_normal((N, C, H // kh, W // kw)).astype(dtype)
+    y, gx = fused(x), fused.backward(g)
+    assert fused[0]._fused and fused[1]._relu_mask is not None  # the fused path did run
+    y_ref, gx_ref = _step_by_step([nnlib.ReLU(), MaxPool2d(k)], x, g)
+    y_loop, gx_loop = _step_by_step([nnlib.ReLU(), MaxPool2d(k, implementation="reference")], x, g)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(y, y_loop)
+    np.testing.assert_array_equal(gx, gx_ref)
+    np.testing.assert_array_equal(gx, gx_loop)
+    assert y.dtype == gx.dtype == np.dtype(dtype)
+
+
+def test_relu_max_pool_fusion_in_lenet_changes_no_number():
+    from nnlib.lenet import lenet5
+
+    rng = np.random.default_rng(0)
+    x = rng.random((9, 1, 28, 28), dtype=np.float32)
+    g = rng.standard_normal((9, 10)).astype(np.float32)
+    fused, plain = lenet5("modern", rng=0).to(np.float32), lenet5("modern", rng=0).to(np.float32)
+    y, gx = fused(x), fused.backward(g)
+    assert fused[1]._fused and fused[4]._fused
+    y_ref, gx_ref = _step_by_step(list(plain), x, g)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(gx, gx_ref)
+    for p, q in zip(fused.parameters(), plain.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    # a layer run on its own afterwards is a plain ReLU again
+    relu = fused[1]
+    np.testing.assert_array_equal(relu.backward(relu(x)), x * (x > 0))
+
+
+def test_no_fusion_where_the_pool_is_not_the_fast_disjoint_one():
+    x = np.random.default_rng(1).standard_normal((2, 2, 6, 6))
+    for pool in (MaxPool2d(3, 2), MaxPool2d(2, implementation="reference"), AvgPool2d(2)):
+        net = nnlib.Sequential(nnlib.ReLU(), pool)
+        y = net(x)
+        assert not net[0]._fused and pool._relu_mask is None
+        np.testing.assert_array_equal(y, pool(np.maximum(x, 0)))

@@ -16,7 +16,7 @@ from PIL import Image
 from nnlib import viz
 from nnlib.conv import conv2d, conv_output_size
 from nnlib.widgets import convolution as widgets
-from tests.test_widgets_perceptron import shows_the_full_render  # a blitted redraw == a full render
+from tests.helpers import shows_the_full_render  # a blitted redraw == a full render
 
 KINDS = ["fully connected", "locally connected", "shared weights"]
 IMAGE = np.arange(36.0).reshape(6, 6) % 5

@@ -4,14 +4,13 @@ The depth widgets read the measured runs that ship with nnlib; the batch-norm an
 widgets run functions the notebook passes in, for which these tests pass small stand-ins.
 """
 
-from io import BytesIO
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from nnlib.figures.deepnets import StoredRuns
 from nnlib.widgets import deepnets as widgets
+from tests.helpers import shows_the_full_render  # a blitted redraw == a full render
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +18,6 @@ def runs():
     return StoredRuns()
 
 
-def shows_the_full_render(live):
-    """The picture a redraw showed (perhaps blitted) equals a full render of the same state."""
-    buf = BytesIO()
-    live.fig.savefig(buf, format="png", dpi=live.fig.dpi)
-    full = np.asarray(Image.open(buf).convert("RGBA")).astype(int)
-    shown = np.asarray(Image.open(BytesIO(live.png)).convert("RGBA")).astype(int)
-    return full.shape == shown.shape and np.abs(full - shown).max() <= 2
 
 
 # ---- the verdicts ------------------------------------------------------------------------------

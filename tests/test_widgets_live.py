@@ -83,6 +83,18 @@ def test_set_moves_several_controls_with_one_draw():
         live.set(speed=1)
 
 
+def test_new_limits_are_rendered_once_then_the_axes_stay_in_the_background():
+    live, _, _ = sine_widget()
+    live.controls["freq"].value = 1.5
+    live.fig.axes[0].set_xlim(0, 3)
+    live.controls["freq"].value = 2.0
+    assert live.last_full
+    animated = {type(a).__name__ for a in live._renderer.animated}
+    assert "Line2D" in animated and not animated & {"XAxis", "YAxis"}  # ticks are not redrawn per frame
+    live.controls["freq"].value = 2.5
+    assert not live.last_full
+
+
 def test_presets_set_their_controls():
     live, _, calls = sine_widget(presets={"slow": {"freq": 0.5}, "fast": {"freq": 4.0, "shift": 2.0}})
     live.preset.value = "fast"

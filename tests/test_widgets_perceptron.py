@@ -5,13 +5,12 @@ here (the widest street by a fine search over directions, not the notebook's exa
 and check the text, the picture and the calls.
 """
 
-from io import BytesIO
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from nnlib.widgets import perceptron as widgets
+from tests.helpers import shows_the_full_render  # a blitted redraw == a full render
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_Y = np.array([0, 1, 1, 0])
@@ -37,13 +36,6 @@ def forward(params, X):
     return H, H @ W2.T + b2
 
 
-def shows_the_full_render(live):
-    """The picture a redraw showed (perhaps blitted) equals a full render of the same state."""
-    buf = BytesIO()
-    live.fig.savefig(buf, format="png", dpi=live.fig.dpi)
-    full = np.asarray(Image.open(buf).convert("RGBA")).astype(int)
-    shown = np.asarray(Image.open(BytesIO(live.png)).convert("RGBA")).astype(int)
-    return full.shape == shown.shape and np.abs(full - shown).max() <= 2
 
 
 # ---- the gate --------------------------------------------------------------------------------

@@ -106,6 +106,16 @@ def test_moving_a_knob_starts_a_new_run_and_keeps_training():
     assert p.job.state == "finished"
 
 
+def test_a_knob_move_draws_only_the_new_run():
+    p, seen = panel(delay=0.01)
+    p.train()
+    wait_until(lambda: p.job.n_steps >= 2)
+    p.pause()
+    drawn = len(seen)
+    p.live.controls["width"].value = 4
+    assert seen[drawn:] == [0]  # the replaced run is not drawn once more (a wasted render per knob move)
+
+
 def test_a_knob_moved_while_paused_leaves_the_new_run_ready():
     p, _ = panel()
     p.live.controls["lr"].value = 0.1

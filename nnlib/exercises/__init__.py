@@ -12,8 +12,8 @@ only works on the notebook's example is not marked right. A function still holdi
 ``raise NotImplementedError`` stub is told so, not shown a traceback.
 
 Each notebook's checkers live in ``nnlib/exercises/<topic>.py`` and are built from the
-helpers here: :func:`verdict`, :func:`check_number`, :func:`check_function` and
-:func:`check_gradient`.
+helpers here: :func:`verdict`, :func:`attempt`, :func:`check_number`, :func:`check_function`,
+:func:`check_gradient` and :func:`check_properties`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["RIGHT", "NOT_YET", "verdict", "as_number", "check_number", "check_function", "check_gradient"]
+__all__ = ["RIGHT", "NOT_YET", "STUB_HINT", "verdict", "attempt", "as_number", "check_number", "check_function",
+           "check_gradient", "check_properties"]
 
 RIGHT = "✓ Right."
 NOT_YET = "✗ Not yet:"
@@ -64,6 +65,21 @@ def _describe(x) -> str:
 
 def _call(fn, args):
     return fn(*args) if isinstance(args, tuple) else fn(**args)
+
+
+def attempt(fn, args=(), what: str = "your function"):
+    """Run a student's ``fn(*args)`` (or ``fn(**args)``) on copies of the inputs.
+
+    Returns ``(result, None)``, or ``(None, hint)`` when it raised: the stub's
+    NotImplementedError gets :data:`STUB_HINT`, any other error a one-line description instead
+    of a traceback (``what`` names the code in that line, e.g. "deep_sawtooth(3)").
+    """
+    try:
+        return _call(fn, _copy(args)), None
+    except NotImplementedError:
+        return None, STUB_HINT
+    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
+        return None, f"{what} raised {type(err).__name__}: {err}."
 
 
 def _copy(args):
@@ -118,12 +134,9 @@ def check_function(student, reference, make_inputs, *, hint: str, praise: str = 
     for trial in range(trials):
         args = make_inputs(rng)
         want = _call(reference, _copy(args))
-        try:
-            got = _call(student, _copy(args))
-        except NotImplementedError:
-            return verdict(False, STUB_HINT)
-        except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-            return verdict(False, f"your function raised {type(err).__name__}: {err}. {hint}")
+        got, raised = attempt(student, args)
+        if raised:
+            return verdict(False, raised if raised == STUB_HINT else f"{raised} {hint}")
         problem = _compare(got, want, rtol, atol)
         if problem:
             return verdict(False, f"on random input {trial + 1} of {trials}, {problem}. {hint}")
@@ -155,3 +168,16 @@ def check_gradient(student_grad, f, make_point, *, hint: str, praise: str = "", 
     return check_function(student_grad, lambda x: numerical_gradient(f, x), lambda rng: (make_point(rng),),
                           hint=hint, praise=praise or f"It matches finite differences at {trials} random points.",
                           trials=trials, seed=seed, rtol=rtol, atol=atol)
+
+
+def check_properties(find_problem, student, *, praise: str, what: str = "your function") -> bool:
+    """Right when ``find_problem(student)`` finds nothing wrong (returns None, else a hint).
+
+    For what is random or free in its details (a layer's dropout mask, a data generator's
+    draw), whose properties are checked rather than its values. A stub is told so; any other
+    exception the student's code raises becomes a hint naming it.
+    """
+    problem, raised = attempt(find_problem, (student,), what=what)
+    if raised:
+        return verdict(False, raised)
+    return verdict(problem is None, f"{problem}." if problem else "", praise)

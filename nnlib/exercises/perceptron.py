@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 from ..layers import sigmoid
-from . import STUB_HINT, as_number, check_function, verdict
+from . import as_number, attempt, check_function, verdict
 
 __all__ = ["perceptron_step", "xor_by_hand", "nand", "linear_gates", "tanh_from_sigmoid"]
 
@@ -131,12 +131,9 @@ def xor_by_hand(student) -> bool:
             "For noisy inputs, put each threshold midway between the sums it must tell apart.")
     if not callable(student):
         return verdict(False, "pass your function itself, e.g. checks.xor_by_hand(xor_by_hand).")
-    try:
-        weights = student()
-    except NotImplementedError:
-        return verdict(False, STUB_HINT)
-    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return verdict(False, f"your function raised {type(err).__name__}: {err}.")
+    weights, raised = attempt(student)
+    if raised:
+        return verdict(False, raised)
     try:
         W_hidden, theta_hidden, w_out, theta_out = (np.asarray(v, dtype=float) for v in weights)
     except (TypeError, ValueError):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..layers import Linear
 from ..models import mlp
-from . import STUB_HINT, check_function, check_number, verdict
+from . import check_function, check_number, check_properties, verdict
 
 __all__ = ["patience_rule", "early_stop", "l2_penalty_grad", "inverted_dropout", "weight_decay_for",
            "smallest_patience", "l1_threshold"]
@@ -145,14 +145,9 @@ def inverted_dropout(student_class) -> bool:
     """Exercise 3: an ``InvertedDropout(p, rng)`` Module with nnlib.Dropout's semantics."""
     if not isinstance(student_class, type):
         return verdict(False, "pass the class itself: checks.inverted_dropout(InvertedDropout).")
-    try:
-        problem = _dropout_verdict(student_class)
-    except NotImplementedError:
-        return verdict(False, STUB_HINT)
-    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return verdict(False, f"your layer raised {type(err).__name__}: {err}.")
-    return verdict(problem is None, f"{problem}." if problem else "",
-                   "It drops, scales and routes gradients as nnlib.Dropout does, and is the identity in eval mode.")
+    return check_properties(
+        _dropout_verdict, student_class, what="your layer",
+        praise="It drops, scales and routes gradients as nnlib.Dropout does, and is the identity in eval mode.")
 
 
 def weight_decay_for(answer, lam: float = 0.003) -> bool:

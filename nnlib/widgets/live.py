@@ -43,11 +43,14 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.spines import Spine
 
 __all__ = ["Live", "checkbox", "dropdown", "int_slider", "log_slider", "slider"]
 
 _CACHE_SIZE = 256  # stored PNGs per widget: a few MB at most
+_RULERS = (Axis, Spine)  # they change only with the limits (a full render): never blitted for that
 
 
 # ---- controls: ipywidgets with the settings every notebook wants --------------------------
@@ -148,7 +151,9 @@ class _Renderer:
             kept = {id(a) for a in keep}
             patches = {id(ax.patch) for ax in self.fig.axes}
             for a in changed:
-                if id(a) not in patches and id(a) not in kept:
+                # an axis or a spine changes with the limits, which this full render draws anyway;
+                # made animated it would be redrawn (ticks, labels) on every later frame
+                if id(a) not in patches and id(a) not in kept and not isinstance(a, _RULERS):
                     keep.append(a)
                     kept.add(id(a))
             lowest = {}

@@ -110,7 +110,8 @@ class TrainingPanel:
     def _rebuild(self, values: dict, keep_running: bool = True) -> None:
         was_running = self.job is not None and self.job.running
         if self.job is not None:
-            self.job.stop()  # joins the thread: its last redraw happens before the new job exists
+            self.job.on_update = None  # the run being replaced is not drawn again
+            self.job.stop()  # joins the thread: a redraw it had begun ends before the new job exists
         job = self._make_job(**values)
         if not isinstance(job, TrainingJob):
             raise TypeError(f"TrainingPanel: make_job must return a TrainingJob, got {type(job).__name__}")

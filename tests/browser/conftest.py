@@ -15,7 +15,7 @@ import pytest
 from . import env
 
 # Filled by the tests, printed at the end of the run and written to timings.json.
-REPORT: dict = {"notebooks": {}, "present": {}}
+REPORT: dict = {"notebooks": {}, "present": {}, "playground": {}}
 _SESSION_START = time.perf_counter()
 
 
@@ -98,11 +98,14 @@ def _summary_lines() -> list[str]:
         if "slider_redraw_ms" in rec:
             parts.append(f"slider drag->figure {rec['slider_redraw_ms']:.0f} ms")
         lines.append(f"{'slides ' + name:<40} {', '.join(parts) or 'not opened'}")
+    for name, rec in REPORT["playground"].items():
+        lines.append(f"{'training ' + name:<40} {rec['frames_per_s']:5.1f} frames/s while training "
+                     f"({rec['frames_in_2s']} new pictures in 2 s)")
     return lines
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if not (REPORT["notebooks"] or REPORT["present"]):
+    if not any(REPORT[key] for key in ("notebooks", "present", "playground")):
         return
     REPORT["suite_s"] = round(time.perf_counter() - _SESSION_START, 1)
     env.ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -111,7 +114,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not (REPORT["notebooks"] or REPORT["present"]):
+    if not any(REPORT[key] for key in ("notebooks", "present", "playground")):
         return
     terminalreporter.section("browser timings (figures to read, not assertions)")
     for line in _summary_lines():
