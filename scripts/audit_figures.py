@@ -101,10 +101,11 @@ def audit(notebook: Path, scale: str, workdir: Path) -> list[dict]:
     env = dict(os.environ, NNLIB_SCALE=scale, IPYTHONDIR=str(ipython),
                NNLIB_AUDIT_LOG=str(log), NNLIB_AUDIT_MIN_PT=str(MIN_PT[scale]))
     env.pop("MPLBACKEND", None)
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
-                    "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir",
-                    str(workdir), str(notebook)], env=env, check=True,
-                   capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                          "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir",
+                          str(workdir), str(notebook)], env=env, capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(f"audit: {notebook} failed to execute:\n" + run.stderr[-3000:])
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
 
