@@ -209,20 +209,28 @@ def test_dropout_not_yet(wrong, capsys):
 
 
 # ---- questions ----------------------------------------------------------------------------------------
-def test_weight_decay_for(capsys):
-    assert checks.weight_decay_for(0.006) is True
+def test_weight_decay_halving_counts_the_steps_of_nnlib_sgd(capsys):
+    w = nnlib.Parameter(np.ones(1))
+    opt = nnlib.optim.SGD([w], lr=0.1, weight_decay=0.006)
+    steps = 0
+    while w.value[0] > 0.5:
+        w.grad[...] = 0.0
+        opt.step()
+        steps += 1
+    assert steps == 1155                  # ceil(ln 0.5 / ln(1 - 0.0006))
+    assert checks.weight_decay_halving(steps) is True
     said(capsys)
-    for wrong in (0.003, 0.0015, -0.006):
-        assert checks.weight_decay_for(wrong) is False
-        assert "0.006" not in said(capsys)
+    for wrong in (1154, 1156, 115, 0.006, None):
+        assert checks.weight_decay_halving(wrong) is False
+        assert "1155" not in said(capsys)
 
 
 def test_l1_threshold(capsys):
-    assert checks.l1_threshold(0.3) is True
+    assert checks.l1_threshold(0.6) is True
     said(capsys)
-    for wrong in (0.15, 0.6, None):
+    for wrong in (0.15, 0.3, 1.2, None):
         assert checks.l1_threshold(wrong) is False
-        assert "0.3" not in said(capsys)
+        assert "0.6" not in said(capsys)
 
 
 def test_smallest_patience(capsys):

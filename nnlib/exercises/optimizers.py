@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import optim
 from ..module import Parameter
-from . import as_number, check_function, check_number, verdict
+from . import check_function, check_number, verdict
 
-__all__ = ["momentum_step", "adam_step", "momentum_warmup", "momentum_max_lr", "saddle_escape"]
+__all__ = ["momentum_step", "adam_step", "momentum_warmup", "notes_best_beta", "saddle_closer"]
 
 STEPS = 6  # steps per random trial: enough for the state to matter, few enough to read a failure
 
@@ -111,25 +111,26 @@ def momentum_warmup(answer) -> bool:
                         praise="The speed builds up geometrically; the missing part shrinks by β at every step.")
 
 
-def momentum_max_lr(answer) -> bool:
-    """Exercise 4: the largest learning rate for heavy-ball momentum (β = 0.5) on ½(w₁² + 20w₂²)."""
-    return check_number(answer, 2 * (1 + 0.5) / 20, rtol=0.01,
-                        hint="the stability table gives the largest a = η·λ for heavy-ball momentum as a "
-                             "function of β; the steepest direction of this ravine decides: divide by its "
-                             "curvature.",
-                        praise="Beyond it the steep direction's error grows at every step.")
+def notes_best_beta(answer) -> bool:
+    """Exercise 4: the β at which the notes' form of momentum allows the largest learning rate.
+
+    Its limit is a = η·λ_max < min(1/β, 2/(1 − β)): one curve falls with β, the other rises, so the
+    best β is where they cross, 1/3 (a = 3).
+    """
+    return check_number(answer, 1 / 3, rtol=0.01,
+                        hint="the notes' limit is the smaller of two curves in β, one falling and one rising; "
+                             "find where the smaller one is largest.",
+                        praise="There a = 3: the notes' momentum then runs up to η = 3/λ_max, less than "
+                               "heavy-ball momentum's 2(1 + β)/λ_max for any β above 1/2.")
 
 
-def saddle_escape(answer, lr: float = 0.05, offset: float = 1e-6) -> bool:
-    """Exercise 5: the first step of gradient descent (η = ``lr``) from (2, ``offset``) on
-    ½w₁² + ¼w₂⁴ − ½w₂² at which |w₂| > 0.5. Accepted within 3%."""
-    w2, t = offset, 0
-    while abs(w2) <= 0.5:
-        w2, t = w2 - lr * (w2 * w2 * w2 - w2), t + 1
-    value = as_number(answer)
-    if value is None:
-        return verdict(False, "answer with one number of steps.")
-    return verdict(abs(value - t) <= 0.03 * t,
-                   "only w₂ matters: near the ridge each step multiplies it by (1 + η·|curvature|), with "
-                   "curvature −1 there; count the steps from 1e-6 to 0.5 (a logarithm does it).",
-                   "Escaping takes a number of steps proportional to log(1/distance from the ridge).")
+def saddle_closer(answer, lr: float = 0.05, later: int = 100) -> bool:
+    """Exercise 5: how many times closer to the ridge w₂ = 0 a run of gradient descent (η = ``lr``)
+    on ½w₁² + ¼w₂⁴ − ½w₂² must start to escape ``later`` steps later: (1 + η)^later, since near
+    the ridge each step multiplies w₂ by 1 + η. Accepted within 5% (a count of whole steps
+    cannot pin the factor closer than one step's 1 + η)."""
+    return check_number(answer, (1 + lr) ** later, rtol=0.05,
+                        hint="near the ridge each step multiplies w₂ by the same factor (the curvature there is "
+                             "−1); the extra steps must make up for the smaller start.",
+                        praise=f"Every halving of the distance to the ridge costs the same "
+                               f"log 2 / log(1 + η) ≈ {np.log(2) / np.log(1 + lr):.0f} steps.")

@@ -16,7 +16,7 @@ from ..layers import Linear
 from ..models import mlp
 from . import check_function, check_number, check_properties, verdict
 
-__all__ = ["patience_rule", "early_stop", "l2_penalty_grad", "inverted_dropout", "weight_decay_for",
+__all__ = ["patience_rule", "early_stop", "l2_penalty_grad", "inverted_dropout", "weight_decay_halving",
            "smallest_patience", "l1_threshold"]
 
 
@@ -150,12 +150,17 @@ def inverted_dropout(student_class) -> bool:
         praise="It drops, scales and routes gradients as nnlib.Dropout does, and is the identity in eval mode.")
 
 
-def weight_decay_for(answer, lam: float = 0.003) -> bool:
-    """Exercise 4: the ``weight_decay`` that adds the gradient of ``lam * sum(w**2)``."""
-    return check_number(answer, 2 * lam, rtol=1e-6,
-                        hint="weight_decay = wd adds wd * w to each gradient; differentiate the notes' penalty "
-                             "and match the two.",
-                        praise="weight_decay is twice the notes' lambda.")
+def weight_decay_halving(answer, lr: float = 0.1, weight_decay: float = 0.006) -> bool:
+    """Exercise 4: after how many steps of ``nnlib.optim.SGD(lr, weight_decay)`` with no data
+    gradient has a weight first halved? Each step multiplies it by 1 − lr·weight_decay."""
+    w, steps = 1.0, 0
+    while w > 0.5:
+        w, steps = w - lr * (weight_decay * w), steps + 1
+    return check_number(answer, steps, rtol=0.0, atol=0.5,
+                        hint="with no data gradient, what does one step do to a weight? The same thing "
+                             "happens at every step; count the steps until the weight is at most half.",
+                        praise="Weight decay alone shrinks every weight geometrically, with a half-life of "
+                               "about ln 2 / (lr · weight_decay) steps.")
 
 
 def smallest_patience(answer, val_losses) -> bool:
@@ -170,8 +175,8 @@ def smallest_patience(answer, val_losses) -> bool:
 
 
 def l1_threshold(answer, a: float = 0.3) -> bool:
-    """Exercise 6: the smallest λ for which ½(w − a)² + λ|w| is minimised at w = 0."""
-    return check_number(answer, abs(a), rtol=0.01,
-                        hint="for w > 0 the slope of the loss is (w − a) + λ; at w = 0 it must not point "
+    """Exercise 6: the smallest λ for which (w − a)² + λ|w| is minimised at w = 0: 2|a|."""
+    return check_number(answer, 2 * abs(a), rtol=0.01,
+                        hint="for w > 0 the slope of the loss is 2(w − a) + λ; at w = 0 it must not point "
                              "downhill on either side.",
-                        praise="L1 zeroes every weight whose data pull is weaker than λ.")
+                        praise="L1 zeroes every weight whose data pull at zero is weaker than λ.")
