@@ -69,10 +69,12 @@ test: $(STAMP)
 
 # The oldest versions nnlib supports (requirements-min.txt, as pip constraints), in a venv of
 # their own: unit tests, then every notebook executed top to bottom (outputs not compared:
-# they were stored with the newest versions).
+# they were stored with the newest versions). With IPython 8: IPython 9 dropped backend2gui,
+# which matplotlib-inline imports for matplotlib < 3.9 when a cell raises (as a student's stub
+# does); an old matplotlib comes with an old IPython.
 $(MIN_VENV)/.installed: requirements.txt requirements-dev.txt requirements-min.txt pyproject.toml
 	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
-	$(MIN_VENV)/bin/python -m pip install -c requirements-min.txt -r requirements-dev.txt -e .
+	$(MIN_VENV)/bin/python -m pip install -c requirements-min.txt -r requirements-dev.txt -e . "ipython<9"
 	touch $@
 
 test-min: $(MIN_VENV)/.installed

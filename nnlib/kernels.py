@@ -16,7 +16,8 @@ so compare the numbers within a line, not across lines.
    give the same bits (tested). The caller takes the second half back when the worker has
    not started it, so on a busy machine two threads cost no more than one. Pools, exact
    per window, split the outer axis of memory instead (see 12).
-2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**19 per call).
+2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**18 per call: the
+   threshold of OpenBLAS 0.3.21, in numpy 1.24; newer OpenBLAS threads only from 2**19).
    With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole batch) costs 23,090 CPU-µs
    as single products and 7,325 cut: on these thin matrices (6 or 16 rows) two BLAS
    threads mostly spin, and they would fight our halves for the two cores. The cut is one
@@ -173,7 +174,7 @@ def run_halves(fn, n: int) -> list:
 
 
 # ---- 2. matrix products small enough to stay on the calling thread ---------------------------
-_SINGLE_THREAD_MNK = 2**19  # OpenBLAS's default GEMM_MULTITHREAD_THRESHOLD·65536·2
+_SINGLE_THREAD_MNK = 2**18  # OpenBLAS 0.3.21 (numpy 1.24) threads from GEMM_MULTITHREAD_THRESHOLD·65536 = 2**18
 
 
 def _tile(m: int, k: int, n: int) -> tuple[int, int]:

@@ -42,6 +42,7 @@ import threading
 import time
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -119,6 +120,12 @@ def _png(rgba: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+# matplotlib 3.7 (our oldest supported) leaves some changed artists unmarked as stale (seen: an
+# image given data of another shape in notebook 07's pooling widget), so a blitted frame could
+# show an old picture. There every redraw is a full render: correct, only slower.
+BLITS = tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 8)
+
+
 class _Renderer:
     """Renders a figure to PNG, blitting the artists that changed since the last render."""
 
@@ -141,7 +148,7 @@ class _Renderer:
         # on the first render everything is new (stale): render it all as background
         changed = [a for a in artists if a.stale] if self.members is not None else []
         animated = {id(a) for a in self.animated}  # alive in self.animated: their ids are theirs
-        blit = (self.background is not None and members == self.members and self._view_key() == self.key
+        blit = (BLITS and self.background is not None and members == self.members and self._view_key() == self.key
                 and all(id(a) in animated for a in changed))
         if not blit:
             # what changed now joins the animated artists, and so does everything drawn above
