@@ -24,10 +24,3 @@ def training_steps(model, opt, loss_fn, X, y, n: int, record=None):
         model.backward(loss_fn.backward())
         opt.step()
         yield loss if record is None else record(loss)
-
-
-def drew_only_changes(live) -> bool:
-    """The last redraw drew only what changed (always true where Live never blits: matplotlib 3.7)."""
-    from nnlib.widgets.live import BLITS
-
-    return not live.last_full or not BLITS

@@ -16,7 +16,7 @@ from PIL import Image
 from nnlib import viz
 from nnlib.conv import conv2d, conv_output_size
 from nnlib.widgets import convolution as widgets
-from tests.helpers import drew_only_changes, shows_the_full_render  # a blitted redraw == a full render
+from tests.helpers import shows_the_full_render  # a blitted redraw == a full render
 
 KINDS = ["fully connected", "locally connected", "shared weights"]
 IMAGE = np.arange(36.0).reshape(6, 6) % 5
@@ -97,7 +97,7 @@ def test_weight_matrices_pictures_are_rendered_ahead_and_right():
     live = widgets.weight_matrices(weight_ids, count, KINDS, n=5)
     for n in (4, 7, 11):
         live.set(n=n)
-        assert live.last_ms < 50 and drew_only_changes(live)  # every n was rendered when the widget was built
+        assert live.last_ms < 50 and not live.last_full  # every n was rendered when the widget was built
         fig, update = figures.weight_matrices(KINDS)
         ids = [weight_ids(n, kind) for kind in KINDS]
         update(n, ids, [f"{kind}:\n{count(i)} parameters" for kind, i in zip(KINDS, ids)])
@@ -127,7 +127,7 @@ def test_window_sums_the_patch_and_stops_at_the_last_cell():
     out = correlate2d(IMAGE, KERNEL[:2, :2], 2, 1)
     assert "window's corner sits at (2, 4)" in live.text and f"sums to {out[1, 2]:g}" in live.text
     live.set(cell=7)  # a new example rendered everything; a new cell only what moved
-    assert f"sums to {out[1, 3]:g}" in live.text and drew_only_changes(live) and shows_the_full_render(live)
+    assert f"sums to {out[1, 3]:g}" in live.text and not live.last_full and shows_the_full_render(live)
 
 
 def test_window_marks_the_cells_a_slide_prints_wrongly():
@@ -167,7 +167,7 @@ def test_output_size_explains_awkward_settings_and_blits():
     live.set(n=7, kernel=2, stride=3, padding=2)
     assert "jumps over pixels" in live.text and "outermost outputs see only zeros" in live.text
     live.set(n=8)
-    assert drew_only_changes(live) and shows_the_full_render(live)
+    assert not live.last_full and shows_the_full_render(live)
 
 
 # ---- section 4 ------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_kernel_editor_signed_map_keeps_its_colourbar_while_typing():
     live = widgets.kernel_editor(photo, lambda im, k: correlate2d(im, k, 1, 1), FILTERS, preset="edge")
     live.set(kernel="0 1 0\n1 -4 1\n0 1 0")
     live.set(kernel="0 1 0\n2 -4 1\n0 0 0")
-    assert drew_only_changes(live) and shows_the_full_render(live)
+    assert not live.last_full and shows_the_full_render(live)
 
 
 # ---- section 5 ------------------------------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_receptive_field_says_when_rule_and_gradient_differ_and_blits():
     live = widgets.receptive_field(field, gradient)
     live.set(depth=4)
     live.set(kernel=5)
-    assert drew_only_changes(live) and shows_the_full_render(live)
+    assert not live.last_full and shows_the_full_render(live)
     assert set(widgets.RECEPTIVE_FIELD_PRESETS) == set(live.preset.options)
 
 
@@ -272,6 +272,6 @@ def test_learning_slider_shows_each_recorded_step():
     assert "step 0: loss 1;" in live.text and "error is 2" in live.text
     live.set(step=3)
     live.set(step=10)
-    assert "error is 0" in live.text and drew_only_changes(live) and shows_the_full_render(live)
+    assert "error is 0" in live.text and not live.last_full and shows_the_full_render(live)
     with pytest.raises(ValueError, match="expected kernels"):
         widgets.learning(kernels[:, :2], losses, hidden)

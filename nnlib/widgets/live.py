@@ -42,10 +42,10 @@ import threading
 import time
 
 import ipywidgets as widgets
-import matplotlib
 import numpy as np
 from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.image import AxesImage
 from matplotlib.spines import Spine
 
 __all__ = ["Live", "checkbox", "dropdown", "int_slider", "log_slider", "slider"]
@@ -120,12 +120,6 @@ def _png(rgba: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-# matplotlib 3.7 (our oldest supported) leaves some changed artists unmarked as stale (seen: an
-# image given data of another shape in notebook 07's pooling widget), so a blitted frame could
-# show an old picture. There every redraw is a full render: correct, only slower.
-BLITS = tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 8)
-
-
 class _Renderer:
     """Renders a figure to PNG, blitting the artists that changed since the last render."""
 
@@ -148,7 +142,7 @@ class _Renderer:
         # on the first render everything is new (stale): render it all as background
         changed = [a for a in artists if a.stale] if self.members is not None else []
         animated = {id(a) for a in self.animated}  # alive in self.animated: their ids are theirs
-        blit = (BLITS and self.background is not None and members == self.members and self._view_key() == self.key
+        blit = (self.background is not None and members == self.members and self._view_key() == self.key
                 and all(id(a) in animated for a in changed))
         if not blit:
             # what changed now joins the animated artists, and so does everything drawn above
@@ -172,13 +166,20 @@ class _Renderer:
             # drawn in the order a full render uses: axes by axes, by z-order, then as added
             position = {id(a): i for i, a in enumerate(artists)}
             self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder(), position[id(a)]))
+            # matplotlib < 3.8 draws an animated image all the same: hidden, it stays out of the
+            # background (else a later frame shows the old picture where the new one is smaller)
+            hidden = [a for a in self.animated if isinstance(a, AxesImage) and a.get_visible()]
             for a in self.animated:
                 a.set_animated(True)
+            for a in hidden:
+                a.set_visible(False)
             try:
                 self.canvas.draw()  # skips animated artists
             finally:
                 for a in self.animated:
                     a.set_animated(False)
+                for a in hidden:
+                    a.set_visible(True)
             # what a full render leaves undrawn (empty texts, the patch of an axes that is off)
             # stays marked stale; it is in the background as it is, so it is not "changed"
             animated = {id(a) for a in self.animated}
