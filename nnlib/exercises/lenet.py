@@ -27,20 +27,10 @@ from ..conv import Conv2d, MaxPool2d
 from ..layers import Flatten, Linear, ReLU, Tanh
 from ..losses import CrossEntropyLoss
 from ..module import Sequential
-from . import STUB_HINT, _compare, _describe, as_number, numerical_gradient, verdict
+from . import STUB_HINT, _compare, _describe, as_number, attempt, numerical_gradient, verdict
 
 __all__ = ["train_step", "fgsm", "c3_multiply_adds", "flatten_size", "flip_eps", "fast_run", "reference_fgsm",
            "reference_train_step", "reference_train_epoch"]
-
-
-def _call(student, *args):
-    """(result, None) or (None, the hint for what went wrong); a stub is told so."""
-    try:
-        return student(*args), None
-    except NotImplementedError:
-        return None, STUB_HINT
-    except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return None, f"your function raised {type(err).__name__}: {err}."
 
 
 # ---- the training step ------------------------------------------------------------------------------
@@ -92,7 +82,7 @@ def _step_problem(student, seed, name) -> str | None:
         X, y = _batch(rng)
         ref_loss = reference_train_step(*runs[0][1:], X.copy(), y.copy())
         fn, model, loss_fn, opt = runs[1]
-        got, problem = _call(fn, model, loss_fn, opt, X.copy(), y.copy())
+        got, problem = attempt(fn, (model, loss_fn, opt, X, y))  # on copies of X and y
         if problem:
             return problem
         moved = [not np.array_equal(p.value, s) for p, s in zip(model.parameters(), start)]
@@ -126,7 +116,7 @@ def train_step(student) -> bool:
     model = _small_cnn(20)
     loss_fn, opt = CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05)
     X, y = _batch(np.random.default_rng(21), n=16)
-    losses = [_call(student, model, loss_fn, opt, X, y)[0] for _ in range(30)]
+    losses = [attempt(student, (model, loss_fn, opt, X, y))[0] for _ in range(30)]
     if not losses[-1] < 0.8 * losses[0]:
         return verdict(False, "steps that match the reference should lower the loss of a batch they see again "
                               "and again; run yours 30 times on one batch and print the losses.")
@@ -152,7 +142,7 @@ def _fgsm_problem(student, rng) -> str | None:
     grad = numerical_gradient(lambda v: loss_fn(model(v), y), x)
     want = np.clip(x + eps * np.sign(grad), 0.0, 1.0)
     before = [p.value.copy() for p in model.parameters()]
-    got, problem = _call(student, model, loss_fn, x.copy(), y.copy(), eps)
+    got, problem = attempt(student, (model, loss_fn, x, y, eps))  # on copies of x and y
     if problem:
         return problem
     problem = _compare(got, x, 0.0, 1e9, "the adversarial images")  # numbers shaped like x, whatever their values
