@@ -66,12 +66,22 @@ Everything stays in the input's dtype (float32 end to end, tested).
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from .parallel import (
+    _SINGLE_THREAD_MNK,
+    _by_image,
+    blas_pinned,
+    get_num_threads,
+    halves,
+    matmul,
+    matmul_chunked,
+    matmul_images,
+    matmul_nt_images,
+    run_halves,
+    set_num_threads,
+)
 
 __all__ = [
     "Workspace",
@@ -85,176 +95,8 @@ __all__ = [
     "set_num_threads",
 ]
 
-# ---- 1. two halves, one or two threads ------------------------------------------------------
-def _cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS tells, else all)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-_state = {"threads": min(2, _cores()), "executor": None}
-_executor_lock = threading.Lock()
-_in_worker = threading.local()
-
-
-def set_num_threads(n: int) -> None:
-    """Run the two halves of each batch on ``n`` threads (1 or 2). Results do not change.
-
-    The default is 2 where the process may use 2 cores or more, else 1; the environment
-    variable ``NNLIB_NUM_THREADS`` (1 or 2) sets it at import.
-    """
-    if isinstance(n, bool) or n not in (1, 2):
-        raise ValueError(f"set_num_threads: argument 'n' must be 1 or 2, got {n!r}")
-    _state["threads"] = n
-
-
-def get_num_threads() -> int:
-    """How many threads run the halves (default: 2 on a machine with 2 or more cores)."""
-    return _state["threads"]
-
-
-if os.environ.get("NNLIB_NUM_THREADS"):
-    if os.environ["NNLIB_NUM_THREADS"].strip() not in ("1", "2"):
-        raise ValueError("nnlib.kernels: environment variable NNLIB_NUM_THREADS must be 1 or 2, "
-                         f"got {os.environ['NNLIB_NUM_THREADS']!r}")
-    set_num_threads(int(os.environ["NNLIB_NUM_THREADS"]))
-
-
-def _executor() -> ThreadPoolExecutor:
-    # One worker shared by every model: two models training in two threads both hand it
-    # their second half; each waits only for its own, so they queue but never deadlock.
-    with _executor_lock:
-        if _state["executor"] is None:
-            _state["executor"] = ThreadPoolExecutor(1, thread_name_prefix="nnlib-half",
-                                                    initializer=_mark_worker)
-        return _state["executor"]
-
-
-def _mark_worker():
-    _in_worker.active = True
-
-
-def halves(n: int) -> list[slice]:
-    """The split of a batch of n images: [0, ceil(n/2)) and the rest (one slice if n == 1)."""
-    mid = (n + 1) // 2
-    return [slice(0, mid), slice(mid, n)] if n > 1 else [slice(0, n)]
-
-
-def run_halves(fn, n: int) -> list:
-    """``[fn(half) for half in halves(n)]``, the second half offered to the worker thread.
-
-    Whichever thread gets to the second half first computes it: the caller takes it back
-    if the worker has not started it by the time the first half is done (on a busy machine
-    the worker may wait for a core), so two threads are never slower than one. Who
-    computes a half does not change its numbers.
-    """
-    parts = halves(n)
-    if len(parts) == 1 or _state["threads"] == 1 or getattr(_in_worker, "active", False):
-        return [fn(s) for s in parts]
-    claim = threading.Lock()  # held by whoever computes the second half
-
-    def second():
-        if claim.acquire(blocking=False):
-            return fn(parts[1])
-        return None
-
-    future = _executor().submit(second)
-    try:
-        first = fn(parts[0])
-    except BaseException:
-        if not claim.acquire(blocking=False):
-            wait([future])  # the worker is writing into our buffers: let it finish first
-        raise
-    if claim.acquire(blocking=False):  # the worker has not started it: do it here
-        future.cancel()
-        return [first, fn(parts[1])]
-    return [first, future.result()]
-
-
-# ---- 2. matrix products small enough to stay on the calling thread ---------------------------
-_SINGLE_THREAD_MNK = 2**18  # OpenBLAS 0.3.21 (numpy 1.24) threads from GEMM_MULTITHREAD_THRESHOLD·65536 = 2**18
-
-
-def _tile(m: int, k: int, n: int) -> tuple[int, int]:
-    """Rows and columns of an output tile whose product (rows·k·cols) stays below the threshold."""
-    rows = max(1, m) if m * k * 64 < _SINGLE_THREAD_MNK else max(1, _SINGLE_THREAD_MNK // (k * 64))
-    return rows, max(1, (_SINGLE_THREAD_MNK - 1) // (rows * k))
-
-
-_K_BLOCK = 1024  # a longer sum is cut into blocks of K: tiles of 1 x 100 would crawl
-
-
-def matmul_chunked(a, b, out) -> None:
-    """``out = a @ b`` for a (M, K) and b (K, N), tile by tile of out; each element is one
-    product over the whole of K, as in a single call, if K <= 1024; else the sum of the
-    products over blocks of 1,024 of K, added in order."""
-    (m, k), n = a.shape, b.shape[1]
-    if k == 0:  # an empty sum (a Linear layer's weight gradient on an empty batch)
-        out[...] = 0
-        return
-    if k > _K_BLOCK:
-        matmul_chunked(a[:, :_K_BLOCK], b[:_K_BLOCK], out)
-        part = np.empty_like(out)
-        for i in range(_K_BLOCK, k, _K_BLOCK):
-            matmul_chunked(a[:, i : i + _K_BLOCK], b[i : i + _K_BLOCK], part)
-            out += part
-        return
-    rows, cols = _tile(m, k, n)
-    for i in range(0, m, rows):
-        for j in range(0, n, cols):
-            np.matmul(a[i : i + rows], b[:, j : j + cols], out=out[i : i + rows, j : j + cols])
-
-
-def matmul(a, b) -> np.ndarray:
-    """``a @ b`` for 2-D a (M, K) and b (K, N) whose result does not depend on BLAS threads.
-
-    A float32 product big enough for OpenBLAS to thread (a Linear layer's (64, 400) @
-    (400, 120)) differs in its last bits between OPENBLAS_NUM_THREADS=1 and 2; cut into
-    output tiles too small to thread, it does not. (K alone above 2**19 would still thread.)
-    """
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    matmul_chunked(a, b, out)
-    return out
-
-
-def matmul_nt_chunked(a, b) -> np.ndarray:
-    """``a @ b.T`` for a (M, L) and b (K, L): a sum over L, slice by slice in a fixed order."""
-    m, k, n = a.shape[0], b.shape[0], a.shape[1]
-    step = max(1, (_SINGLE_THREAD_MNK - 1) // (m * k))
-    out = np.zeros((m, k), dtype=np.result_type(a, b))
-    for i in range(0, n, step):
-        out += a[:, i : i + step] @ b[:, i : i + step].T
-    return out
-
-
-def _by_image(mat, n):
-    """(rows, n·R) -> an (n, rows, R) view: one matrix per image."""
-    return mat.reshape(mat.shape[0], n, -1).transpose(1, 0, 2)
-
-
-def matmul_images(a, b, out, n) -> None:
-    """``out = a @ b`` with b's columns n images of R columns each: one product per image,
-    all handed to numpy at once (a batched matmul: the loop runs in C, not in Python)."""
-    if n == 0:
-        return
-    if a.shape[0] * a.shape[1] * (b.shape[1] // n) < _SINGLE_THREAD_MNK:
-        np.matmul(a, _by_image(b, n), out=_by_image(out, n))
-    else:  # an image too big for one unthreaded product
-        matmul_chunked(a, b, out)
-
-
-def matmul_nt_images(a, b, n) -> np.ndarray:
-    """``a @ b.T`` for a (M, n·R), b (K, n·R): per-image products, added image by image.
-
-    Each image's product is computed as ``(b_i @ a_iᵀ)ᵀ``: with M the short side (a layer's
-    output channels), OpenBLAS runs the (K, M) product at almost twice the speed.
-    """
-    if n and a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK:
-        per_image = np.matmul(_by_image(b, n), _by_image(a, n).transpose(0, 2, 1))  # (n, K, M)
-        return np.ascontiguousarray(np.add.reduce(per_image, axis=0).T)
-    return matmul_nt_chunked(a, b)
+# ---- 1, 2. the halves, the threads and the products live in nnlib.parallel -----------------
+# (re-exported here: kernels.set_num_threads and kernels.matmul are where notebooks met them)
 
 
 # ---- 6. buffers reused from batch to batch -------------------------------------------------
@@ -374,28 +216,27 @@ class _RowGrid(_Compact):
         grid[:, :, :, self.W_out :] = 0  # the wrapped-around columns get no gradient
 
     def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
-        # col2im over the whole padded grid, so that every kernel offset's share is ONE
-        # contiguous shifted add per channel (runs of H_out·Wp numbers cost 3x more)
+        # col2im over the whole padded grid as ONE strided sum: input pixel t of the flat
+        # grid gets, from every kernel offset (p, q), the share that offset's row holds at
+        # t - p·Wp - q. Those rows, read with strides, form a (C, n·L, kh, kw) view of the
+        # product, summed over its last two axes (numpy runs the 25 shifted adds in C:
+        # 100 us against 141 for 24 calls, and one call, not 26, holding the GIL)
         (kh, kw), (ph, pw), n = self.kernel, self.padding, hi - lo
-        L, R = self.L, self.R
+        L, R, e = self.L, self.R, g.itemsize
+        front = (kh - 1) * self.Wp + kw - 1  # zeros before the first image: reads at t - front
         # image by image, the product lands in the first R of its L grid columns; the rest
-        # were zeroed when the buffer was made and are never written
-        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], n * L), g.dtype, zeros=True)
-        into = grad_cols.reshape(-1, n, L)[:, :, :R].transpose(1, 0, 2)  # (n, K, R), row stride n·L
-        if w_mat.size * R < _SINGLE_THREAD_MNK:
+        # (and the front) were zeroed when the buffer was made and are never written
+        grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], front + n * L), g.dtype, zeros=True)
+        into = grad_cols[:, front:].reshape(-1, n, L)[:, :, :R].transpose(1, 0, 2)  # (n, K, R)
+        if blas_pinned() or w_mat.size * R < _SINGLE_THREAD_MNK:
             np.matmul(w_mat.T, _by_image(g, n), out=into)
         else:
             for k in range(n):
-                matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], grad_cols[:, k * L : k * L + R])
-        shares = grad_cols.reshape(self.C, kh, kw, n * L)
-        flat = workspace.get(name + "grad_flat", (self.C, n * L + (kh - 1) * self.Wp + kw - 1), g.dtype)
-        flat[:, : n * L] = shares[:, 0, 0]
-        flat[:, n * L :] = 0
-        for p in range(kh):
-            for q in range(kw):
-                if p or q:
-                    flat[:, p * self.Wp + q : p * self.Wp + q + n * L] += shares[:, p, q]
-        grid = flat[:, : n * L].reshape(self.C, n, self.Hp, self.Wp)
+                matmul_chunked(w_mat.T, g[:, k * R : (k + 1) * R], into[k])
+        row = grad_cols.strides[0]
+        shares = as_strided(grad_cols[0, front:], (self.C, n * L, kh, kw),
+                            (kh * kw * row, e, kw * row - self.Wp * e, row - e), writeable=False)
+        grid = np.add.reduce(shares, axis=(2, 3)).reshape(self.C, n, self.Hp, self.Wp)
         grad_xt[:, lo:hi] = grid[:, :, ph : ph + self.H, pw : pw + self.W]
 
 

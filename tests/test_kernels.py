@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnlib
-from nnlib import AvgPool2d, Conv2d, MaxPool2d, gradcheck, kernels
+from nnlib import AvgPool2d, Conv2d, MaxPool2d, gradcheck, kernels, parallel
 from nnlib.conv import conv2d_backward, conv2d_forward, conv2d_im2col, conv2d_im2col_backward
 from nnlib.conv_reference import (
     avg_pool2d_reference,
@@ -62,16 +62,19 @@ def _conv_data(c):
 
 
 @settings(max_examples=60, deadline=None)
-@given(c=conv_cases(), threads=st.sampled_from([1, 2]), input_grad=st.booleans())
-def test_fast_conv_equals_reference_forward_and_backward(c, threads, input_grad):
+@given(c=conv_cases(), threads=st.sampled_from([1, 2]), input_grad=st.booleans(), pinned=st.booleans())
+def test_fast_conv_equals_reference_forward_and_backward(c, threads, input_grad, pinned):
+    # pinned=False: the products where BLAS cannot be held to one thread (cut into pieces)
     x, w, b, rng = _conv_data(c)
     kernels.set_num_threads(threads)
+    enabled, parallel._blas["enabled"] = parallel._blas["enabled"], pinned
     try:
         out, cache = conv2d_forward(x, w, b, c["stride"], c["padding"])
         g = rng.standard_normal(out.shape).astype(c["dtype"])
         gx, gw, gb = conv2d_backward(g, cache, input_grad=input_grad)
     finally:
         kernels.set_num_threads(2)
+        parallel._blas["enabled"] = enabled
     # the reference in float64 on the same (possibly float32) numbers
     x64, w64, g64 = x.astype(np.float64), w.astype(np.float64), g.astype(np.float64)
     ref = conv2d_reference(x64, w64, None if b is None else b.astype(np.float64), c["stride"], c["padding"])
@@ -254,12 +257,13 @@ print(hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
 """
 
 
-def test_blas_thread_count_does_not_change_conv_pool_or_matmul_results():
+@pytest.mark.parametrize("pin", ["1", "0"], ids=["BLAS held to one thread", "cut products"])
+def test_blas_thread_count_does_not_change_conv_pool_or_matmul_results(pin):
     # float32 products that OpenBLAS threads (a plain (64, 400) @ (400, 120) with the Haswell
     # kernels, a (512, 784) @ (784, 256) with the SkylakeX ones) change with OPENBLAS_NUM_THREADS
     digests = set()
     for n in ("1", "2"):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, NNLIB_PIN_BLAS=pin)
         out = subprocess.run([sys.executable, "-c", _BLAS_PROBE], env=env, capture_output=True,
                              text=True, timeout=300)
         assert out.returncode == 0, out.stderr
@@ -288,12 +292,14 @@ print(hashlib.sha256(b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
 """
 
 
-def test_training_weights_do_not_depend_on_blas_or_nnlib_threads():
+@pytest.mark.parametrize("pin", ["1", "0"], ids=["BLAS held to one thread", "cut products"])
+def test_training_weights_do_not_depend_on_blas_or_nnlib_threads(pin):
     # The MLP's (512, 784) @ (784, 256) is a product that OpenBLAS threads, and a plain @
     # then gives other last bits with 2 BLAS threads than with 1: Linear uses kernels.matmul.
     digests = {}
     for blas, halves in (("1", "1"), ("2", "2"), ("2", "1")):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=blas, NNLIB_NUM_THREADS=halves)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=blas, NNLIB_NUM_THREADS=halves,
+                   NNLIB_PIN_BLAS=pin)
         out = subprocess.run([sys.executable, "-c", _TRAIN_PROBE], env=env, capture_output=True,
                              text=True, timeout=300)
         assert out.returncode == 0, out.stderr
@@ -301,10 +307,12 @@ def test_training_weights_do_not_depend_on_blas_or_nnlib_threads():
     assert len(set(digests.values())) == 1, digests
 
 
-def test_matmul_equals_numpy():
+@pytest.mark.parametrize("pinned", [True, False], ids=["BLAS held to one thread", "cut products"])
+def test_matmul_equals_numpy(pinned, monkeypatch):
+    monkeypatch.setitem(parallel._blas, "enabled", pinned)
     rng = np.random.default_rng(0)
     for shape_a, shape_b in [((64, 400), (400, 120)), ((120, 64), (64, 400)), ((3, 5), (5, 2)),
-                             ((1, 3000), (3000, 200)), ((7, 2500), (2500, 9))]:
+                             ((1, 3000), (3000, 200)), ((7, 2500), (2500, 9)), ((4, 0), (0, 3))]:
         a, b = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
         np.testing.assert_allclose(kernels.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
 
