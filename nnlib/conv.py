@@ -342,6 +342,8 @@ class Conv2d(Module):
     (2, 6, 28, 28)
     """
 
+    per_sample = True  # image n of the output depends on image n of the input only
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, connections=None, *, rng=None, implementation: str = "fast",
                  input_grad: bool = True):

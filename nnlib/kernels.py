@@ -9,23 +9,16 @@ OpenBLAS 0.3.31, float32, LeNet-5, batch 64; CPU microseconds (``time.thread_tim
 best of 5-7) per half batch of 32 images unless said; the machine was shared (load 4-9),
 so compare the numbers within a line, not across lines.
 
-1. Two halves of every batch, one per thread (:func:`run_halves`). numpy releases the GIL
-   inside its loops and BLAS calls but runs each on one core; PyTorch uses both. The batch
-   is always split the same way (images [0, ceil(N/2)) and the rest) whatever the number
-   of threads, and the halves' weight gradients are added in that order: 1 or 2 threads
-   give the same bits (tested). The caller takes the second half back when the worker has
-   not started it, so on a busy machine two threads cost no more than one. Pools, exact
-   per window, split the outer axis of memory instead (see 12).
-2. Products cut small enough that OpenBLAS never threads them (m·n·k < 2**18 per call: the
-   threshold of OpenBLAS 0.3.21, in numpy 1.24; newer OpenBLAS threads only from 2**19).
-   With OPENBLAS_NUM_THREADS=2, C3's forward + backward (whole batch) costs 23,090 CPU-µs
-   as single products and 7,325 cut: on these thin matrices (6 or 16 rows) two BLAS
-   threads mostly spin, and they would fight our halves for the two cores. The cut is one
-   product per image (C3: 16·150·140 multiply-adds), all handed to numpy as one batched
-   matmul, so the loop runs in C (:func:`matmul_images`): C3's product 621 with a Python
-   loop over column slices -> 531 (one unthreaded product: 498); dW 704 -> 598 (538). In
-   return the results do not depend on OPENBLAS_NUM_THREADS (tested); a plain float32
-   (64, 400) @ (400, 120), as in a Linear layer, does (:func:`matmul` is the fix).
+1. Two halves of every batch, one per thread, and numpy's BLAS held to one thread while they
+   compute: see :mod:`nnlib.parallel` (the split, the worker, the products, and a whole
+   convolutional Sequential run half a batch per thread). Pools, exact per window, split the
+   outer axis of memory instead when a layer runs alone (see 12).
+2. Products: one per image, all handed to numpy as one batched matmul (the loop runs in C,
+   :func:`nnlib.parallel.matmul_images`). OpenBLAS runs these short products faster than one
+   long one: C1's forward, 32 images, 129 us against 320; C3's 210 against 286; C3's input
+   gradient 227 against 259. Where BLAS cannot be held to one thread, every product is cut
+   below OpenBLAS's threading threshold (m·n·k < 2**18) instead, so results never depend on
+   OPENBLAS_NUM_THREADS (tested both ways).
 3. Channel-major memory (C, N, H, W): the product ``W @ cols`` is already the next layer's
    memory, pooling keeps that order, and no layer transposes its input.
 4. Stride 1 on a "row grid" (:class:`_RowGrid`): one patch-matrix column per (output row,
@@ -33,9 +26,11 @@ so compare the numbers within a line, not across lines.
    and kernel offset. Unfold: C1 265 -> 99, C3 425 -> 123; the product grows with the
    wasted columns (C1 322 -> 366, C3 328 -> 485: 4 of 14 columns wasted); C3's unfold +
    product + dW + input gradient: 2,932 (compact im2col layout) -> 2,125.
-5. Stride-1 col2im as kh·kw contiguous shifted adds over the flat padded grid, each image's
-   product written straight into its grid columns: C3's input gradient 1,743 (strided
-   col2im) -> 924; adds over runs of H_out·Wp numbers instead cost 716 for the adds alone.
+5. Stride-1 col2im as ONE strided sum: each image's product is written straight into its grid
+   columns, and the kh·kw shifted copies of the grid are read as a (C, n·L, kh, kw) view of
+   the product and summed over the last two axes (C3, 32 images, round 3: the sum 100 us,
+   in one call; the 24 contiguous shifted adds it replaces 141, in 26 calls, each a point
+   where the two threads hand the GIL to each other).
 6. Preallocated buffers, reused from batch to batch (:class:`Workspace`): patch matrix, the
    zero-bordered padded input (its border is written once), the grid of the output
    gradient. Outputs handed to the caller are always fresh arrays (tested), so a stored
@@ -60,6 +55,9 @@ Round 2 (AMD EPYC, OpenBLAS SkylakeX kernels, load 1-5; CPU us, 1 thread, best o
 12. Pools split the outer memory axis (channels) into contiguous halves: S4 fwd 212 -> 157, bwd 341 -> 170.
 13. Max-pool writes the first two views' max and index in place, one NaN check: S2 fwd 330 -> 278.
 14. Linear multiplies with :func:`matmul` (BLAS-thread-proof, tested): (64,400)@(400,120) 66 -> 77 us.
+
+Round 3 (AMD EPYC with AVX-512, OpenBLAS SkylakeX kernels, load 0.3-1.4) is items 1, 2 and 5
+as they read now: BLAS held to one thread, one batched product per image, col2im as one sum.
 
 Everything stays in the input's dtype (float32 end to end, tested).
 """

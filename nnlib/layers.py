@@ -37,6 +37,8 @@ class Linear(Module):
     bias : Parameter ``(out_features,)`` or None
     """
 
+    per_sample = True  # each row of the output depends on its own row of the input only
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None):
         check_positive(in_features, "in_features", "Linear", integer=True)
         check_positive(out_features, "out_features", "Linear", integer=True)
@@ -88,6 +90,7 @@ class _Elementwise(Module):
     f = staticmethod(F.identity)
     df = staticmethod(F.identity_grad)
     param: str | None = None
+    per_sample = True
 
     def _kwargs(self) -> dict:
         return {self.param: getattr(self, self.param)} if self.param else {}
@@ -170,6 +173,8 @@ class ELU(_Elementwise):
 class Identity(Module):
     """y = x. Shape: any, output same as input."""
 
+    per_sample = True
+
     def forward(self, x):
         x = check_array(x, "x", "Identity.forward")
         self._out_shape = x.shape
@@ -222,6 +227,8 @@ class Dropout(Module):
 
 class Flatten(Module):
     """(N, d1, d2, ...) -> (N, d1·d2·...). Shape: Input ``(N, *)``, output ``(N, prod(*))``."""
+
+    per_sample = True
 
     def forward(self, x):
         x = check_array(x, "x", "Flatten.forward", min_ndim=1)

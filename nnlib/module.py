@@ -58,6 +58,10 @@ class Module:
     """
 
     training: bool = True
+    # True for a layer whose output for sample n depends on input sample n alone and that
+    # draws no random numbers: a Sequential of such layers may run half a batch per thread
+    # (nnlib.parallel.split_forward). Dropout and batch norm are not.
+    per_sample: bool = False
     _out_shape: tuple | None = None  # what forward() returned; backward() checks grad_y against it
 
     # ---- the two methods every layer writes -------------------------------------------
@@ -320,7 +324,24 @@ class Sequential(Module):
         self.layers = list(modules)
 
     def forward(self, x):
-        layers, i = self.layers, 0
+        from . import parallel
+
+        self._split = parallel.splits(self, x)
+        if self._split:  # a convolutional network: half the batch per thread, all layers through
+            return parallel.split_forward(self, x)
+        return self.run_forward(self.layers, x)
+
+    def backward(self, grad_y):
+        if self.__dict__.get("_split"):
+            from . import parallel
+
+            return parallel.split_backward(self, grad_y)
+        return self.run_backward(self.layers, grad_y)
+
+    @staticmethod
+    def run_forward(layers, x):
+        """x through ``layers`` in order (a ReLU followed by a max-pool as one fused step)."""
+        i = 0
         while i < len(layers):
             after = layers[i + 1] if i + 1 < len(layers) else None
             fuses = getattr(after, "fuses_with", None)
@@ -334,8 +355,9 @@ class Sequential(Module):
                 i += 1
         return x
 
-    def backward(self, grad_y):
-        for layer in reversed(self.layers):
+    @staticmethod
+    def run_backward(layers, grad_y):
+        for layer in reversed(layers):
             grad_y = layer.backward(grad_y)
         return grad_y
 

@@ -169,6 +169,7 @@ class _Pool2d(Module):
     """Shared by MaxPool2d and AvgPool2d: arguments, shapes, and the choice of implementation."""
 
     mode = ""  # "max" or "avg"
+    per_sample = True
 
     def __init__(self, kernel_size, stride=None, *, implementation: str = "fast"):
         owner = type(self).__name__
