@@ -203,75 +203,110 @@ def run_worker(args, env_change: dict | None = None) -> dict:
 
 # ---- in-process figures -----------------------------------------------------------------------
 def _steps_of(model, x) -> list[list]:
-    """The model's layers as Sequential.forward runs them: a fused pair (ReLU then max-pool)
-    is one step."""
+    """The model's layers as Sequential.run_forward runs them: a fused pair (ReLU then
+    max-pool) is one step."""
     layers, groups, i = list(model), [], 0
     while i < len(layers):
         after = layers[i + 1] if i + 1 < len(layers) else None
         pair = getattr(after, "fuses_with", None) is not None and after.fuses_with(layers[i], x)
-        groups.append(layers[i : i + 1 + pair])
+        groups.append(list(range(i, i + 1 + pair)))
         x = after.forward_fused(layers[i], x) if pair else layers[i](x)
         i += 1 + pair
     return groups
 
 
-def _forward(group, x):
-    return group[1].forward_fused(group[0], x) if len(group) == 2 else group[0](x)
+def _forward(layers, group, x):
+    if len(group) == 2:
+        return layers[group[1]].forward_fused(layers[group[0]], x)
+    return layers[group[0]](x)
 
 
 def profile_layers(n_batches: int = 20, repeats: int = 3) -> None:
-    """Wall and CPU time of every layer's forward and backward in nnlib's training step."""
+    """CPU time of every layer's forward and backward in nnlib's training step, as the step
+    runs them: each half of the batch through all layers (half 1 on the layers' twins), on
+    one thread (time.thread_time: what the work costs, whatever the load); then the whole
+    step's wall time with 1 and 2 threads."""
     import nnlib
-    from nnlib import kernels
+    from nnlib import kernels, parallel
 
-    model, _ = nnlib_step()
+    model, step = nnlib_step()
     loss = nnlib.CrossEntropyLoss()
     opt = nnlib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     data = _batches(n_batches)
-    groups = _steps_of(model, data[0][0])
-    results = {}
-    for threads, clock in ((2, time.perf_counter), (1, time.thread_time)):
-        kernels.set_num_threads(threads)
-        best = None
-        for _ in range(repeats):
-            fwd, bwd, other = np.zeros(len(groups)), np.zeros(len(groups)), 0.0
-            for xb, yb in data:
+    halves = parallel.halves(BATCH)
+    groups = _steps_of(model, data[0][0][halves[0]])
+    twins = parallel._twins(model)
+    clock = time.thread_time
+    best = None
+    for _ in range(repeats):
+        fwd, bwd, split, other = np.zeros(len(groups)), np.zeros(len(groups)), 0.0, 0.0
+        for xb, yb in data:
+            t = clock()
+            opt.zero_grad()
+            for twin, layer in zip(twins, model.layers):
+                twin.refresh(layer)
+            for twin in twins:
+                for p in twin.params.values():
+                    p.grad.fill(0)
+            split += clock() - t
+            lists = (model.layers, [tw.module for tw in twins])
+            outs = []
+            parallel._in_worker.whole = True
+            with parallel.one_blas_thread():
+                for k, s in enumerate(halves):
+                    h = xb[s]
+                    for i, group in enumerate(groups):
+                        t = clock()
+                        h = _forward(lists[k], group, h)
+                        fwd[i] += clock() - t
+                    outs.append(h)
                 t = clock()
-                opt.zero_grad()
-                other += clock() - t
-                h = xb
-                for i, group in enumerate(groups):
-                    t = clock()
-                    h = _forward(group, h)
-                    fwd[i] += clock() - t
+                out = np.concatenate(outs)
+                split += clock() - t
                 t = clock()
-                loss(h, yb)
+                loss(out, yb)
                 g = loss.backward()
                 other += clock() - t
-                for i in reversed(range(len(groups))):
-                    t = clock()
-                    for layer in reversed(groups[i]):
-                        g = layer.backward(g)
-                    bwd[i] += clock() - t
-                t = clock()
-                opt.step()
-                other += clock() - t
-            total = fwd.sum() + bwd.sum() + other
-            if best is None or total < best[0]:
-                best = (total, fwd, bwd, other)
-        results[threads] = best
+                for k, s in enumerate(halves):
+                    gk = g[s]
+                    for i in reversed(range(len(groups))):
+                        t = clock()
+                        for j in reversed(groups[i]):
+                            gk = lists[k][j].backward(gk)
+                        bwd[i] += clock() - t
+            parallel._in_worker.whole = False
+            t = clock()
+            for twin, layer in zip(twins, model.layers):
+                for name, p in twin.params.items():
+                    getattr(layer, name).grad += p.grad
+            split += clock() - t
+            t = clock()
+            opt.step()
+            other += clock() - t
+        total = fwd.sum() + bwd.sum() + split + other
+        if best is None or total < best[0]:
+            best = (total, fwd, bwd, split, other)
+    walls = {}
+    for threads in (1, 2):
+        kernels.set_num_threads(threads)
+        for xb, yb in data[:3]:
+            step(xb, yb)
+        walls[threads] = min(_timed(lambda: [step(xb, yb) for xb, yb in data]) for _ in range(repeats))
     kernels.set_num_threads(2)
     per = 1e3 / len(data)
-    (total, fwd, bwd, other), (total1, fwd1, bwd1, other1) = results[2], results[1]
-    print(f"\nnnlib layer by layer, ms per batch of {BATCH} (best of {repeats} passes of {len(data)} "
-          f"batches; load {os.getloadavg()[0]:.2f}):\n  wall time with 2 threads, and CPU time "
-          "of the calling thread with 1 thread (time.thread_time: what the step costs, whatever the load)")
-    print(f"  {'layer':<44} {'forward':>8} {'backward':>9} {'CPU fwd':>8} {'CPU bwd':>8}")
-    for group, f, b, f1, b1 in zip(groups, fwd, bwd, fwd1, bwd1):
-        name = " + ".join(repr(layer).split("(")[0] for layer in group) if len(group) == 2 else repr(group[0])
-        print(f"  {name[:44]:<44} {f * per:8.3f} {b * per:9.3f} {f1 * per:8.3f} {b1 * per:8.3f}")
-    print(f"  {'loss + zero_grad + SGD step':<44} {other * per:8.3f} {'':>9} {other1 * per:8.3f}")
-    print(f"  {'total':<44} {total * per:8.3f} {'':>9} {total1 * per:8.3f}")
+    total, fwd, bwd, split, other = best
+    print(f"\nnnlib layer by layer, CPU ms per batch of {BATCH} (both halves of {halves[0].stop}, one "
+          f"thread; best of {repeats} passes of {len(data)} batches; load {os.getloadavg()[0]:.2f})")
+    print(f"  {'layer':<44} {'forward':>8} {'backward':>9}")
+    for group, f, b in zip(groups, fwd, bwd):
+        names = [repr(model.layers[j]) for j in group]
+        name = " + ".join(n.split("(")[0] for n in names) if len(group) == 2 else names[0]
+        print(f"  {name[:44]:<44} {f * per:8.3f} {b * per:9.3f}")
+    print(f"  {'the split: twins, concatenation, gradient sums':<44} {split * per:8.3f}")
+    print(f"  {'loss + zero_grad + SGD step':<44} {other * per:8.3f}")
+    print(f"  {'total CPU':<44} {total * per:8.3f}")
+    print(f"  whole step, wall ms: 1 thread {walls[1] * per:.3f}, 2 threads {walls[2] * per:.3f} "
+          f"(2 threads run {walls[1] / walls[2]:.2f}x as fast as 1)")
 
 
 def official_test_set():

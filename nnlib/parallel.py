@@ -145,6 +145,8 @@ def splits(seq, x) -> bool:
     return (isinstance(x, np.ndarray) and x.ndim >= 2 and x.shape[0] >= 2
             and not getattr(_in_worker, "whole", False)
             and all(getattr(m, "per_sample", False) for m in seq.layers)
+            # the loop references are Python: two threads would only pass the GIL around
+            and not any(getattr(m, "implementation", "fast") == "reference" for m in seq.layers)
             and any(isinstance(m, Conv2d) for m in seq.layers))
 
 

@@ -131,6 +131,9 @@ def test_which_networks_split():
     with_dropout = Sequential(Conv2d(1, 2, 3), Dropout(0.5), Flatten())
     assert not parallel.splits(with_dropout, x)  # draws random numbers: the order would depend on threads
     assert not parallel.splits(_cnn(), [[1.0]])
+    looped = _cnn()
+    looped[0].implementation = "reference"
+    assert not parallel.splits(looped, x)  # Python loops: two threads would only pass the GIL around
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
