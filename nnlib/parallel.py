@@ -168,14 +168,14 @@ class _Twin:
         mine.update(layer.__dict__)
         mine.pop("_guard", None)  # the guard's owner is the thread that runs half 0
         for name, value in layer.__dict__.items():
-            if isinstance(value, Parameter):
+            if type(value) is Parameter:
                 p = self.params.get(name)
                 if p is None or p.grad.shape != value.value.shape or p.grad.dtype != value.value.dtype:
                     p = self.params[name] = Parameter.__new__(Parameter)
                     p.name, p.grad = value.name, np.zeros_like(value.value)
                 p.value = value.value
                 mine[name] = p
-            elif isinstance(value, Workspace):
+            elif type(value) is Workspace:
                 mine[name] = self.scratch.setdefault(name, Workspace())
 
 
@@ -274,6 +274,7 @@ def _openblas_thread_setters() -> list:
 
 _blas = {"setters": None, "enabled": os.environ.get("NNLIB_PIN_BLAS", "1") != "0", "depth": 0, "saved": []}
 _blas_lock = threading.Lock()
+_held = threading.local()  # .depth: how deep this thread is inside one_blas_thread
 
 
 def _setters() -> list:
@@ -284,18 +285,21 @@ def _setters() -> list:
 
 def blas_pinned() -> bool:
     """Whether nnlib holds numpy's BLAS to one thread while it computes (else: cut products)."""
-    return _blas["enabled"] and bool(_setters())
+    return _blas["enabled"] and bool(_blas["setters"] if _blas["setters"] is not None else _setters())
 
 
 class one_blas_thread:
     """Context: numpy's OpenBLAS on one thread inside, the user's setting back after the
-    last one exits. Nested and concurrent uses share one counter. A no-op where no OpenBLAS
-    can be held (see :func:`blas_pinned`)."""
+    last one exits. Nested and concurrent uses share one counter (a thread already inside
+    only counts its own depth: no lock). A no-op where no OpenBLAS can be held (see
+    :func:`blas_pinned`)."""
 
     __slots__ = ()
 
     def __enter__(self):
-        if not blas_pinned():
+        depth = getattr(_held, "depth", 0)
+        _held.depth = depth + 1
+        if depth or not blas_pinned():
             return self
         with _blas_lock:
             if _blas["depth"] == 0:
@@ -307,7 +311,8 @@ class one_blas_thread:
         return self
 
     def __exit__(self, *exc):
-        if not blas_pinned():
+        _held.depth -= 1
+        if _held.depth or not blas_pinned():
             return
         with _blas_lock:
             _blas["depth"] -= 1
