@@ -45,7 +45,7 @@ so compare the numbers within a line, not across lines.
 8. No input gradient where none is needed: ``Conv2d.input_grad = False`` skips col2im
    (PyTorch skips it for inputs that do not require grad): C1's input gradient costs 686
    per half, about 10% of a training step.
-9. Evaluation unfolds 32 images at a time into one reused buffer instead of the whole
+9. Evaluation unfolds 16 images at a time into one reused buffer instead of the whole
    batch (predict scores 1,024 images per call: C1's patch matrix would be 100 MB).
 
 Round 2 (AMD EPYC, OpenBLAS SkylakeX kernels, load 1-5; CPU us, 1 thread, best of 7):
@@ -58,11 +58,12 @@ Round 2 (AMD EPYC, OpenBLAS SkylakeX kernels, load 1-5; CPU us, 1 thread, best o
 
 Round 3 (AMD EPYC with AVX-512, OpenBLAS SkylakeX kernels, load 0.3-1.4) is items 1, 2 and 5
 as they read now: BLAS held to one thread, one batched product per image, col2im as one sum.
-15. The input gradient 8 images at a time, so the product (150 x 8·196 numbers for C3, 0.9 MB)
-    is still in the core's cache when its sum reads it: C3's backward in a training step,
-    CPU ms per batch of 64, 2.77 (32 at a time) -> 2.43 (8) -> 2.22 (4); 8 keeps the calls,
-    where two threads hand the GIL to each other, few. Blocking the forward the same way
-    gained nothing (its product reads the patches once).
+15. Backward 16 images at a time, so the input gradient's product (150 x 16·196 numbers for
+    C3, 1.9 MB) is still in the core's cache when its sum reads it: C3's backward in a
+    training step, CPU ms per batch of 64, 2.77 (32 at a time) -> 2.43 (8) -> 2.22 (4); 16
+    and 8 tie within noise over 12 paired rounds, and 16 means fewer calls, each a point
+    where the two threads hand the GIL to each other. Dropping the kept patches and
+    unfolding again in backward, block by block, cost 7.5% with 2 threads (paired rounds).
 
 Everything stays in the input's dtype (float32 end to end, tested).
 """
@@ -126,8 +127,7 @@ class Workspace:
 
 
 # ---- 3-5, 8, 9. convolution: channel-major, row grid, col2im by shifted adds --------------
-_EVAL_BLOCK = 32  # images unfolded at a time when the patches need not be kept
-_GRAD_BLOCK = 8  # images whose input gradient is formed at a time
+_BLOCK = 16  # images at a time: evaluation's unfolding, backward's products and sums
 
 
 class _Compact:
@@ -264,7 +264,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patc
 
     def half(s):
         geo.load(xc, s)
-        block = max(1, s.stop - s.start) if keep_patches else _EVAL_BLOCK
+        block = max(1, s.stop - s.start) if keep_patches else _BLOCK
         for lo in range(s.start, s.stop, block):
             hi = min(lo + block, s.stop)
             if keep_patches:
@@ -302,18 +302,23 @@ def conv2d_backward(grad_out, cache, input_grad=True):
     def half(s):
         columns = slice(s.start * R, s.stop * R)
         geo.grad_columns(g_t, s, g[:, columns])
-        if cols is None:  # evaluation mode dropped the patches: unfold this half again
-            c = np.empty((K, (s.stop - s.start) * R), dtype=w_mat.dtype)
-            geo.unfold(s.start, s.stop, c)
-        else:
-            c = cols[:, columns]
-        grad_w = matmul_nt_images(g[:, columns], c, s.stop - s.start)
+        grad_w = None
+        # a few images at a time, so that the input gradient's product is still in the
+        # core's cache when its sum reads it (evaluation dropped the patches: unfold them
+        # again from the padded input the forward left in the workspace)
+        for lo in range(s.start, s.stop, _BLOCK):
+            hi = min(lo + _BLOCK, s.stop)
+            block = g[:, lo * R : hi * R]
+            if cols is None:
+                c = workspace.get(f"block{s.start > 0}", (K, _BLOCK * R), w_mat.dtype)[:, : (hi - lo) * R]
+                geo.unfold(lo, hi, c)
+            else:
+                c = cols[:, lo * R : hi * R]
+            part = matmul_nt_images(block, c, hi - lo)
+            grad_w = part if grad_w is None else grad_w + part  # block after block, in order
+            if input_grad:
+                geo.input_grad(w_mat, block, lo, hi, grad_xt, workspace, f"half{s.start > 0}-{hi - lo}")
         grad_b = g[:, columns].sum(axis=1)
-        if input_grad:  # a few images at a time: the product and its sum stay in cache
-            for lo in range(s.start, s.stop, _GRAD_BLOCK):
-                hi = min(lo + _GRAD_BLOCK, s.stop)
-                geo.input_grad(w_mat, g[:, lo * R : hi * R], lo, hi, grad_xt, workspace,
-                               f"half{s.start > 0}-{hi - lo}")
         return grad_w, grad_b
 
     parts = run_halves(half, N)
