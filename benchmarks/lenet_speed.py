@@ -403,10 +403,10 @@ def main() -> None:
         print(f"PyTorch {info['torch'][0]}")
     print(f"\nTraining throughput, LeNet-5 modern, float32, batch {BATCH}, SGD momentum 0.9; "
           f"images/s, best of {args.rounds} alternating rounds (all rounds in brackets).\n"
-          "threads: nnlib.kernels.set_num_threads and torch.set_num_threads. 'nnlib' keeps numpy's\n"
-          "BLAS on 1 thread; 'BLAS threaded' leaves it at n. Every nnlib product (convolutions, and\n"
-          "Linear through kernels.matmul) is cut small enough that OpenBLAS never threads it, so\n"
-          "the two should agree up to noise.")
+          "threads: nnlib.kernels.set_num_threads and torch.set_num_threads. 'nnlib' starts numpy's\n"
+          "BLAS at 1 thread; 'BLAS threaded' starts it at n. nnlib holds OpenBLAS to one thread\n"
+          "while it computes (nnlib.parallel.one_blas_thread) either way, so the two should agree\n"
+          "up to noise.")
     print(f"  {'OpenBLAS setting':<54} {'threads':>7} {'nnlib':>8} {'BLAS thr.':>9} {'PyTorch':>8} {'ratio':>6}")
     for setting in settings:
         for threads in (1, 2):
