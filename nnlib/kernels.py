@@ -217,7 +217,7 @@ class _RowGrid(_Compact):
     def grad_columns(self, g_t, s, out):
         grid = out.reshape(g_t.shape[0], -1, self.H_out, self.Wp)
         grid[:, :, :, : self.W_out] = g_t[:, s]
-        grid[:, :, :, self.W_out :] = 0  # the wrapped-around columns get no gradient
+        # the wrapped-around columns (W_out and on) stay zero: the buffer was made zero-filled
 
     def input_grad(self, w_mat, g, lo, hi, grad_xt, workspace, name):
         # col2im over the whole padded grid as ONE strided sum: input pixel t of the flat
@@ -296,7 +296,9 @@ def conv2d_backward(grad_out, cache, input_grad=True):
         return grad_x, np.zeros_like(w_mat), np.zeros(C_out, dtype=w_mat.dtype)
     R = geo.R
     g_t = grad_out.astype(w_mat.dtype, copy=False).transpose(1, 0, 2, 3)
-    g = workspace.get("grad_y", (C_out, N * R), w_mat.dtype)
+    # zero-filled when made: the row grid's wrapped-around columns are never written, so
+    # they stay zero (they get no gradient)
+    g = workspace.get("grad_y", (C_out, N * R), w_mat.dtype, zeros=True)
     grad_xt = np.empty((C, N, H, W), dtype=w_mat.dtype) if input_grad else None
 
     def half(s):
@@ -414,7 +416,8 @@ def pool2d_forward(x, kernel, mode):
         _reduce(list(rows[every]), out[i], None if row_idx is None else row_idx[i])
         # np.maximum carries a NaN to the window's maximum: one check of the output, and
         # the fix-up of the indices only where a NaN is (rare)
-        if mode == "max" and np.isnan(out[i]).any():
+        # (one pass: a NaN anywhere makes the sum NaN; inf - inf does too, a harmless false alarm)
+        if mode == "max" and np.isnan(np.add.reduce(out[i], axis=None)):
             for p in range(kh):
                 _first_nans(list(st[p]), rows[(p,) + i], col_idx[(p,) + i])
             _first_nans(list(rows[every]), out[i], row_idx[i])
