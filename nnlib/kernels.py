@@ -433,8 +433,11 @@ def pool2d_backward(grad_out, cache):
     perm, col_idx, row_idx, x_shape, dtype, (kh, kw), mode = cache
     g = np.ascontiguousarray(grad_out.transpose(perm))  # the layout of the stored indices
     dtype = np.result_type(dtype, g)
-    grad_xt = np.zeros(tuple(x_shape[i] for i in perm), dtype=dtype)
     out_hw = g.shape[2:]
+    # the windows write every pixel they cover; only rows or columns past the last whole
+    # window need zeros
+    whole = x_shape[2] == out_hw[0] * kh and x_shape[3] == out_hw[1] * kw
+    grad_xt = (np.empty if whole else np.zeros)(tuple(x_shape[i] for i in perm), dtype=dtype)
     grad_rows = np.empty((kh,) + g.shape, dtype=dtype) if mode == "max" else None
 
     def half(s):
