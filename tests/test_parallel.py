@@ -232,3 +232,13 @@ def test_a_training_job_trains_a_split_network_and_predicts_meanwhile():
         job.join(30)
     assert job.state == "finished" and job.error is None, job.error
     assert refused or job.n_steps == 8
+
+
+def test_a_parameter_removed_from_a_layer_is_dropped_by_its_twin():
+    model, x = _cnn(), np.random.default_rng(4).standard_normal((4, 1, 8, 8))
+    model.backward(np.ones_like(model(x)))
+    model[4].bias = None  # the Linear layer loses its bias between two steps
+    out = model(x)
+    model.zero_grad()
+    model.backward(np.ones_like(out))
+    assert [n for n, _ in model.named_parameters()][-1] == "4.weight"
