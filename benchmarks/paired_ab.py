@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]  # nnlib from this checkout; lenet_speed beside us
 
 
 def main() -> None:
@@ -36,27 +37,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
 
-    import nnlib
+    from lenet_speed import _batches, nnlib_step  # the same model, step and batches as lenet_speed.py
+
     from nnlib import kernels, parallel
-    from nnlib.lenet import lenet5
 
     module = next((m for m in (kernels, parallel) if hasattr(m, args.name)), None)
     if module is None:
         sys.exit(f"paired_ab: neither nnlib.kernels nor nnlib.parallel has a constant {args.name!r}")
     values = [ast.literal_eval(v) for v in args.values.split(",")]
     parallel.set_num_threads(args.threads)
-    X, y, _, _ = nnlib.mnist.load_mnist("5k")
-    data = [(X[i : i + 64].astype(np.float32), y[i : i + 64]) for i in range(0, 64 * args.batches, 64)]
-    model = lenet5("modern", rng=0).to(np.float32)
-    model[0].input_grad = False
-    loss = nnlib.CrossEntropyLoss()
-    opt = nnlib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step(xb, yb):
-        opt.zero_grad()
-        loss(model(xb), yb)
-        model.backward(loss.backward())
-        opt.step()
+    data = _batches(args.batches)
+    _, step = nnlib_step()
 
     original = getattr(module, args.name)
     results = {i: [] for i in range(len(values))}

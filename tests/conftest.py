@@ -21,3 +21,14 @@ def mnist_test_dir():
     if not os.path.isdir(MNIST_TEST_DIR):
         pytest.skip("../shared/data/mnist-test is not beside this checkout")
     return MNIST_TEST_DIR
+
+
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def threads(request):
+    """nnlib's halves on 1, then on 2 threads (the setting is given back afterwards)."""
+    from nnlib import parallel
+
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(before)

@@ -27,14 +27,6 @@ from nnlib.lenet import lenet5
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-10), np.float32: dict(rtol=2e-4, atol=2e-4)}
 
 
-@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
-def threads(request):
-    before = kernels.get_num_threads()
-    kernels.set_num_threads(request.param)
-    yield request.param
-    kernels.set_num_threads(before)
-
-
 @st.composite
 def conv_cases(draw):
     """A convolution whose kernel fits the padded input, by construction."""

@@ -106,14 +106,6 @@ def _cnn(rng=0):
                       Linear(3 * 4 * 4, 5, rng=rng + 1))
 
 
-@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
-def threads(request):
-    before = parallel.get_num_threads()
-    parallel.set_num_threads(request.param)
-    yield request.param
-    parallel.set_num_threads(before)
-
-
 def _whole(model, x, g):
     """Forward and backward layer by layer, without the split: the numbers to agree with."""
     out = Sequential.run_forward(model.layers, x)
