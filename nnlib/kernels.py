@@ -74,15 +74,14 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .parallel import (
-    _SINGLE_THREAD_MNK,
     _by_image,
-    blas_pinned,
     get_num_threads,
     halves,
     matmul,
     matmul_chunked,
     matmul_images,
     matmul_nt_images,
+    per_image_fits,
     run_halves,
     set_num_threads,
 )
@@ -232,7 +231,7 @@ class _RowGrid(_Compact):
         # (and the front) were zeroed when the buffer was made and are never written
         grad_cols = workspace.get(name + "grad_cols", (w_mat.shape[1], front + n * L), g.dtype, zeros=True)
         into = grad_cols[:, front:].reshape(-1, n, L)[:, :, :R].transpose(1, 0, 2)  # (n, K, R)
-        if blas_pinned() or w_mat.size * R < _SINGLE_THREAD_MNK:
+        if per_image_fits(w_mat.shape[1], w_mat.shape[0], R):
             np.matmul(w_mat.T, _by_image(g, n), out=into)
         else:
             for k in range(n):

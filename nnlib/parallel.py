@@ -288,7 +288,7 @@ def _setters() -> list:
 
 def blas_pinned() -> bool:
     """Whether nnlib holds numpy's BLAS to one thread while it computes (else: cut products)."""
-    return _blas["enabled"] and bool(_blas["setters"] if _blas["setters"] is not None else _setters())
+    return _blas["enabled"] and bool(_setters())
 
 
 class one_blas_thread:
@@ -364,10 +364,7 @@ def matmul_into(a, b, out) -> None:
     """``out = a @ b`` (2-D), with a result that does not depend on BLAS threads."""
     if blas_pinned():
         with one_blas_thread():
-            if a.shape[1] == 0:
-                out[...] = 0
-            else:
-                np.matmul(a, b, out=out)
+            np.matmul(a, b, out=out)  # an empty K gives zeros, as an empty sum should
     else:
         matmul_chunked(a, b, out)
 
@@ -385,6 +382,12 @@ def matmul(a, b) -> np.ndarray:
     return out
 
 
+def per_image_fits(m: int, k: int, r: int) -> bool:
+    """Whether an (m, k) @ (k, r) product per image may be one BLAS call: always while BLAS
+    is held to one thread, else only below OpenBLAS's threading threshold."""
+    return blas_pinned() or m * k * r < _SINGLE_THREAD_MNK
+
+
 def _by_image(mat, n):
     """(rows, n·R) -> an (n, rows, R) view: one matrix per image."""
     return mat.reshape(mat.shape[0], n, -1).transpose(1, 0, 2)
@@ -394,7 +397,7 @@ def matmul_images(a, b, out, n) -> None:
     """``out = a @ b`` with b's columns n images of R columns each (a batch's patches)."""
     if n == 0:
         return
-    if blas_pinned() or a.shape[0] * a.shape[1] * (b.shape[1] // n) < _SINGLE_THREAD_MNK:
+    if per_image_fits(a.shape[0], a.shape[1], b.shape[1] // n):
         # one product per image, all handed to numpy at once (the loop runs in C): OpenBLAS
         # runs these short products faster than one long one (C1's forward, 32 images:
         # 129 us against 320; C3's: 210 against 286)
@@ -410,7 +413,7 @@ def matmul_nt_images(a, b, n) -> np.ndarray:
     output channels), OpenBLAS runs the (K, M) product at almost twice the speed; and n
     short products beat one with a sum over n·R (C1's weight gradient: 117 us against 300).
     """
-    if n and (blas_pinned() or a.shape[0] * b.shape[0] * (a.shape[1] // n) < _SINGLE_THREAD_MNK):
+    if n and per_image_fits(a.shape[0], b.shape[0], a.shape[1] // n):
         per_image = np.matmul(_by_image(b, n), _by_image(a, n).transpose(0, 2, 1))  # (n, K, M)
         return np.ascontiguousarray(np.add.reduce(per_image, axis=0).T)
     m, k, length = a.shape[0], b.shape[0], a.shape[1]
