@@ -7,6 +7,7 @@ import pytest
 
 from nnlib import viz
 from nnlib.widgets import Live, checkbox, dropdown, int_slider, log_slider, slider
+from tests.helpers import shows_the_full_render
 
 
 def sine_widget(**kwargs):
@@ -222,6 +223,25 @@ def test_an_axes_that_is_off_is_not_painted_over_the_figure():
     live.set(k=0.5)
     live.set(k=1.5)
     assert not live.last_full and not any(a is off.patch for a in live._renderer.animated)
+
+
+def test_an_image_in_an_axes_that_is_off_is_blitted_without_its_rulers():
+    # a full render leaves the axis lines, ticks and spines of an axes that is off out; a blit
+    # must not draw them either
+    fig, off = viz.figure(figsize=(4, 3))
+    image = off.imshow(np.zeros((4, 4)), vmin=0, vmax=1)
+    off.set_axis_off()
+
+    def draw(k):
+        image.set_data(np.full((4, 4), k))
+
+    live = Live(draw, fig, k=slider(0.0, 0.0, 1.0, 0.25))
+    live.set(k=0.25)
+    live.set(k=0.75)
+    assert not live.last_full
+    rulers = {id(r) for r in (off.xaxis, off.yaxis, *off.spines.values())}
+    assert not any(id(a) in rulers for a in live._renderer.animated)
+    assert shows_the_full_render(live)
 
 
 def test_equal_zorder_artists_keep_the_order_of_a_full_render():

@@ -166,8 +166,6 @@ class PlaygroundFigure:
         self.unit_image = ax.imshow(blank, origin="lower", cmap=viz.CMAP_DIVERGING, vmin=-1, vmax=1,
                                     interpolation="nearest", zorder=_MOVING)
         ax.set_axis_off()
-        for ruler in (ax.xaxis, ax.yaxis, *ax.spines.values()):  # a blit draws them even when the axes is off
-            ruler.set_visible(False)
         # the image fills the axes, so a tile row's centre is a fixed fraction of its height
         self.layer_labels = [
             ax.text(-0.02, (self.rows - 0.5 - i) / self.rows, f"layer {i + 1}", transform=ax.transAxes, ha="right",

@@ -161,8 +161,10 @@ class _Renderer:
             for a in keep:
                 if a.axes is not None:
                     lowest[id(a.axes)] = min(lowest.get(id(a.axes), np.inf), a.get_zorder())
+            # (not the rulers of an axes that is off: a full render leaves them out, a blit would not)
             keep += [a for a in artists if a.axes is not None and id(a.axes) in lowest
-                     and a.get_zorder() >= lowest[id(a.axes)] and id(a) not in patches and id(a) not in kept]
+                     and a.get_zorder() >= lowest[id(a.axes)] and id(a) not in patches and id(a) not in kept
+                     and (a.axes.axison or not isinstance(a, _RULERS))]
             # drawn in the order a full render uses: axes by axes, by z-order, then as added
             position = {id(a): i for i, a in enumerate(artists)}
             self.animated = sorted(keep, key=lambda a: (self._axes_order(a), a.get_zorder(), position[id(a)]))
