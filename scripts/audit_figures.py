@@ -28,7 +28,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-MIN_PT = {"screen": 12.0, "projector": 18.0}
+from nnlib.viz import SCALES
+
+# the smallest font each scale allows: its "small" size (passed on explicitly, so a notebook
+# that never calls use_style is still held to the scale it is audited at)
+MIN_PT = {scale: float(sizes["small"]) for scale, sizes in SCALES.items()}
 
 _HOOK = r'''
 import json, os
@@ -89,6 +93,16 @@ _mf.Figure.draw = draw
 '''
 
 
+def execute_copy(notebook: Path, outdir: Path, scale: str, **env) -> subprocess.CompletedProcess:
+    """Execute a copy of ``notebook`` into ``outdir`` at ``scale`` (the inline backend, as in
+    Jupyter: MPLBACKEND removed), with ``env`` added to the environment."""
+    env = dict(os.environ, NNLIB_SCALE=scale, **env)
+    env.pop("MPLBACKEND", None)
+    return subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                           "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir",
+                           str(outdir), str(notebook)], env=env, capture_output=True, text=True)
+
+
 def audit(notebook: Path, scale: str, workdir: Path) -> list[dict]:
     """Execute one notebook copy with the hook; return its problems."""
     ipython = workdir / "ipython"
@@ -98,12 +112,8 @@ def audit(notebook: Path, scale: str, workdir: Path) -> list[dict]:
     log = workdir / f"{notebook.stem}.jsonl"
     log.unlink(missing_ok=True)
     log.touch()
-    env = dict(os.environ, NNLIB_SCALE=scale, IPYTHONDIR=str(ipython),
-               NNLIB_AUDIT_LOG=str(log), NNLIB_AUDIT_MIN_PT=str(MIN_PT[scale]))
-    env.pop("MPLBACKEND", None)
-    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
-                          "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir",
-                          str(workdir), str(notebook)], env=env, capture_output=True, text=True)
+    run = execute_copy(notebook, workdir, scale, IPYTHONDIR=str(ipython), NNLIB_AUDIT_LOG=str(log),
+                       NNLIB_AUDIT_MIN_PT=str(MIN_PT[scale]))
     if run.returncode:
         raise SystemExit(f"audit: {notebook} failed to execute:\n" + run.stderr[-3000:])
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]

@@ -16,12 +16,11 @@ import argparse
 import base64
 import io
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from audit_figures import execute_copy  # scripts/ is on the path when a script runs
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,11 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 def figure_png(notebook: Path, marker: str, scale: str) -> bytes:
     """The first PNG output of the first code cell containing ``marker``, at ``scale``."""
     with tempfile.TemporaryDirectory(prefix="nnlib-shot-") as tmp:
-        env = dict(os.environ, NNLIB_SCALE=scale)
-        env.pop("MPLBACKEND", None)
-        subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
-                        "--execute", "--ExecutePreprocessor.timeout=600", "--output-dir", tmp,
-                        str(notebook)], env=env, check=True, capture_output=True)
+        execute_copy(notebook, Path(tmp), scale).check_returncode()
         nb = json.loads((Path(tmp) / notebook.name).read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         if cell["cell_type"] == "code" and marker in "".join(cell["source"]):
