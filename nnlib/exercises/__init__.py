@@ -67,19 +67,20 @@ def _call(fn, args):
     return fn(*args) if isinstance(args, tuple) else fn(**args)
 
 
-def attempt(fn, args=(), what: str = "your function"):
+def attempt(fn, args=(), what: str = "your function", hint: str = ""):
     """Run a student's ``fn(*args)`` (or ``fn(**args)``) on copies of the inputs.
 
     Returns ``(result, None)``, or ``(None, hint)`` when it raised: the stub's
     NotImplementedError gets :data:`STUB_HINT`, any other error a one-line description instead
-    of a traceback (``what`` names the code in that line, e.g. "deep_sawtooth(3)").
+    of a traceback (``what`` names the code in that line, e.g. "deep_sawtooth(3)"), followed
+    by ``hint`` when one is given.
     """
     try:
         return _call(fn, _copy(args)), None
     except NotImplementedError:
         return None, STUB_HINT
     except Exception as err:  # noqa: BLE001 - a student's bug is a hint, not a traceback
-        return None, f"{what} raised {type(err).__name__}: {err}."
+        return None, f"{what} raised {type(err).__name__}: {err}." + (f" {hint}" if hint else "")
 
 
 def _copy(args):
@@ -134,9 +135,9 @@ def check_function(student, reference, make_inputs, *, hint: str, praise: str = 
     for trial in range(trials):
         args = make_inputs(rng)
         want = _call(reference, _copy(args))
-        got, raised = attempt(student, args)
+        got, raised = attempt(student, args, hint=hint)
         if raised:
-            return verdict(False, raised if raised == STUB_HINT else f"{raised} {hint}")
+            return verdict(False, raised)
         problem = _compare(got, want, rtol, atol)
         if problem:
             return verdict(False, f"on random input {trial + 1} of {trials}, {problem}. {hint}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..layers import Linear, ReLU
 from ..module import Sequential
-from . import STUB_HINT, as_number, attempt, check_function, check_number, verdict
+from . import as_number, attempt, check_function, check_number, verdict
 
 __all__ = ["sum_of_sigmoids", "deep_sawtooth", "fewest_units", "units_with_a_direct_term", "softmax_gradient"]
 
@@ -109,9 +109,9 @@ def deep_sawtooth(student, ks=range(1, 7)) -> bool:
             "that combination, so fold it into the next layer's weights instead of adding a layer for it.")
     x = np.r_[np.linspace(0, 1, 2049), np.random.default_rng(0).uniform(0, 1, 500)].reshape(-1, 1)
     for k in ks:
-        net, raised = attempt(student, (k,), what=f"deep_sawtooth({k})")
+        net, raised = attempt(student, (k,), what=f"deep_sawtooth({k})", hint=hint)
         if raised:
-            return verdict(False, raised if raised == STUB_HINT else f"{raised} {hint}")
+            return verdict(False, raised)
         if not isinstance(net, Sequential) or not all(isinstance(m, (Linear, ReLU)) for m in net):
             return verdict(False, f"deep_sawtooth({k}) should return an nnlib.Sequential of nnlib.Linear and "
                            f"nnlib.ReLU layers, got {type(net).__name__}.")
