@@ -15,7 +15,8 @@ import pytest
 from . import env
 
 # Filled by the tests, printed at the end of the run and written to timings.json.
-REPORT: dict = {"notebooks": {}, "present": {}, "playground": {}}
+SECTIONS = ("notebooks", "present", "playground")
+REPORT: dict = {section: {} for section in SECTIONS}
 _SESSION_START = time.perf_counter()
 
 
@@ -105,7 +106,7 @@ def _summary_lines() -> list[str]:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if not any(REPORT[key] for key in ("notebooks", "present", "playground")):
+    if not any(REPORT[section] for section in SECTIONS):
         return
     REPORT["suite_s"] = round(time.perf_counter() - _SESSION_START, 1)
     env.ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -114,7 +115,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not any(REPORT[key] for key in ("notebooks", "present", "playground")):
+    if not any(REPORT[section] for section in SECTIONS):
         return
     terminalreporter.section("browser timings (figures to read, not assertions)")
     for line in _summary_lines():

@@ -74,7 +74,7 @@ def test_the_playground_trains_live_and_its_boundary_moves(lab, page_factory, ar
                                 "the run to pause")
         seconds = ((watch["t1"] or watch["t0"]) - watch["t0"]) / 1000 if watch["frames"] else TRAIN_S
         fps = watch["frames"] / TRAIN_S
-        REPORT.setdefault("playground", {})[NOTEBOOK] = {
+        REPORT["playground"][NOTEBOOK] = {
             "run_all_s": round(run_s, 2), "frames_in_2s": watch["frames"], "frames_per_s": round(fps, 1),
             "last_frame_at_s": round(seconds, 2), "status_after_pause": status}
         assert watch["frames"] >= 2, f"the figure changed {watch['frames']} times in {TRAIN_S} s of training"
