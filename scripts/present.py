@@ -185,9 +185,8 @@ def _set_type(cell: dict, slide_type: str) -> None:
     cell.setdefault("metadata", {}).setdefault("slideshow", {})["slide_type"] = slide_type
 
 
-def _markdown(text: str, slide_type: str, **extra) -> dict:
-    return {"cell_type": "markdown", "id": extra.pop("id", None) or "nnlib-present",
-            "metadata": {"slideshow": {"slide_type": slide_type}, **extra},
+def _markdown(text: str, slide_type: str, id: str = "nnlib-present") -> dict:
+    return {"cell_type": "markdown", "id": id, "metadata": {"slideshow": {"slide_type": slide_type}},
             "source": text}
 
 
@@ -345,11 +344,12 @@ def presentation(nb: dict) -> dict:
     return out
 
 
-def index_notebook(paths: list[Path]) -> dict:
-    """A markdown-only deck: one link per notebook with its one-line summary, and the keys."""
+def index_notebook(notebooks: list[tuple[Path, dict]]) -> dict:
+    """A markdown-only deck: one link per notebook (path, parsed notebook) with its one-line
+    summary, and the keys."""
     rows = []
-    for path in paths:
-        title, summary = title_and_summary(json.loads(path.read_text(encoding="utf-8")))
+    for path, nb in notebooks:
+        title, summary = title_and_summary(nb)
         rows.append(f"- [{title or path.stem}]({path.name}): {summary}")
     keys = "\n".join(f"| {k} | {what} |" for k, what in KEYS)
     cells = [
@@ -376,16 +376,17 @@ def build(paths: list[Path], dest: Path = BUILD, index: bool = False) -> list[Pa
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    written = []
+    written, notebooks = [], []
     for path in paths:
         nb = json.loads(path.read_text(encoding="utf-8"))
+        notebooks.append((path, nb))
         target = dest / path.name
         target.write_text(json.dumps(presentation(nb), indent=1, ensure_ascii=False) + "\n",
                           encoding="utf-8")
         written.append(target)
     if index:
         target = dest / INDEX_NAME
-        target.write_text(json.dumps(index_notebook(paths), indent=1) + "\n", encoding="utf-8")
+        target.write_text(json.dumps(index_notebook(notebooks), indent=1) + "\n", encoding="utf-8")
         written.insert(0, target)
     return written
 
