@@ -69,7 +69,7 @@ def run_dashboard(data, epochs, batch, fps):
     assert panel.job.state == "finished" and panel.job.error is None, panel.job.error
     redraws = panel.live.timings[frames:]
     n = epochs * len(data[0])
-    return n / seconds, n / cpu, panel.job.model, redraws
+    return n / seconds, n / cpu, panel.job.model, redraws, seconds
 
 
 def job_overhead(steps=5000):
@@ -109,7 +109,7 @@ def main() -> None:
     fits, dashes, cpu_fits, cpu_dashes, redraws, ratios, shares = [], [], [], [], [], [], []
     for r in range(args.rounds):
         speed_fit, cpu_fit, m_fit = run_fit(data, args.epochs, args.batch)
-        speed_dash, cpu_dash, m_dash, times = run_dashboard(data, args.epochs, args.batch, args.fps)
+        speed_dash, cpu_dash, m_dash, times, seconds = run_dashboard(data, args.epochs, args.batch, args.fps)
         same = all(np.array_equal(p.value, q.value) for p, q in zip(m_fit.parameters(), m_dash.parameters()))
         assert same, "the dashboard's run and fit's gave different weights"
         fits.append(speed_fit)
@@ -118,7 +118,7 @@ def main() -> None:
         cpu_dashes.append(cpu_dash)
         redraws += times
         ratios.append(speed_dash / speed_fit)
-        shares.append(sum(times) / 1000 / (args.epochs * len(data[0]) / speed_dash))
+        shares.append(sum(times) / 1000 / seconds)
         print(f"round {r + 1}: fit {speed_fit:,.0f} img/s ({cpu_fit:,.0f} per CPU-s), dashboard {speed_dash:,.0f} "
               f"img/s ({cpu_dash:,.0f} per CPU-s, {len(times)} redraws); ratio {speed_dash / speed_fit:.3f} "
               f"(CPU {cpu_dash / cpu_fit:.3f}); redrawing {shares[-1]:.1%} of the run; same weights: {same}")

@@ -10,7 +10,7 @@ from nnlib.layers import Dropout, Linear
 from nnlib.lenet import lenet5
 from nnlib.mnist import load_mnist
 from nnlib.widgets import lenet as widgets
-from tests.test_widgets_perceptron import shows_the_full_render
+from tests.helpers import shows_the_full_render
 from tests.test_widgets_training import wait_until
 
 X, Y, X_TEST, Y_TEST = load_mnist()

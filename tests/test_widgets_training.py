@@ -11,6 +11,7 @@ from nnlib.jobs import TrainingJob
 from nnlib.optim import SGD
 from nnlib.widgets import int_slider, log_slider
 from nnlib.widgets.training import TrainingPanel
+from tests.helpers import training_steps
 
 X, Y = nnlib.datasets.moons(120, noise=0.1, seed=0)
 
@@ -20,17 +21,12 @@ def make_job(lr, width, epochs=40, delay=0.0):
     loss_fn = nnlib.CrossEntropyLoss()
     opt = SGD(model.parameters(), lr=lr)
 
-    def steps():
-        for _ in range(epochs):
-            opt.zero_grad()
-            loss = loss_fn(model(X), Y)
-            model.backward(loss_fn.backward())
-            opt.step()
-            if delay:
-                time.sleep(delay)
-            yield loss
+    def record(loss):
+        if delay:
+            time.sleep(delay)
+        return loss
 
-    return TrainingJob(model, steps())
+    return TrainingJob(model, training_steps(model, opt, loss_fn, X, Y, epochs, record))
 
 
 def panel(**kwargs):
