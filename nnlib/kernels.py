@@ -45,8 +45,10 @@ so compare the numbers within a line, not across lines.
 8. No input gradient where none is needed: ``Conv2d.input_grad = False`` skips col2im
    (PyTorch skips it for inputs that do not require grad): C1's input gradient costs 686
    per half, about 10% of a training step.
-9. Evaluation unfolds 16 images at a time into one reused buffer instead of the whole
-   batch (predict scores 1,024 images per call: C1's patch matrix would be 100 MB).
+9. The patches are unfolded 16 images at a time into one reused buffer, which stays in the
+   core's cache until the product reads it (predict scores 1,024 images per call: C1's patch
+   matrix would be 100 MB). Only a stride other than 1 keeps the patches for backward; the
+   row grid takes its weight gradient from the padded input (item 16).
 
 Round 2 (AMD EPYC, OpenBLAS SkylakeX kernels, load 1-5; CPU us, 1 thread, best of 7):
 10. dW per image as (cols_i @ g_iᵀ)ᵀ, a shape OpenBLAS runs faster: C3 dW 547 -> 326 (32 images).
@@ -64,6 +66,16 @@ as they read now: BLAS held to one thread, one batched product per image, col2im
     and 8 tie within noise over 12 paired rounds, and 16 means fewer calls, each a point
     where the two threads hand the GIL to each other. Dropping the kept patches and
     unfolding again in backward, block by block, cost 7.5% with 2 threads (paired rounds).
+
+Round 4 (same machine, load 0.6-1.0; paired rounds in one process, benchmarks/paired_ab.py):
+16. The row grid keeps no patch matrix: its weight gradient comes from kw shifted copies of the
+    padded input (C·kw rows of n·L numbers; the patch matrix has C·kh·kw rows of n·R), read
+    at kh row offsets as an (n, kh) stack of (C·kw, R) views (:meth:`_RowGrid.weight_grad`).
+    Per half, hot: the copy 20 us against 81-93 for the unfold, and the products C1 136 /
+    C3 269 against 120 / 322. In a training step the 2.9 + 2.7 MB of patches per half are
+    no longer written, left to fall out of the cache and read back: LeNet-5 training, median
+    of paired rounds, 1 thread 7,691 -> 8,867 img/s (+15%), 2 threads 10,741 -> 11,216; the
+    forward then unfolds 16 images at a time (item 9): 16 beat 32 by 4-5% and 8 by 1-3%.
 
 Everything stays in the input's dtype (float32 end to end, tested).
 """
@@ -209,6 +221,28 @@ class _RowGrid(_Compact):
         kh, kw = self.kernel
         np.copyto(cols.reshape(self.C, kh, kw, hi - lo, self.R), self._runs(self.flat, lo, hi - lo, kh, kw))
 
+    def weight_grad(self, g, lo, hi, workspace, name):
+        """dL/dW (C_out, C·kh·kw) of images lo:hi, g their (C_out, n·R) output gradient, from
+        the padded input the forward left in the buffer: no patch matrix is kept or rebuilt.
+
+        Only the kw column shifts are copied out, kw rows per channel (5 C·L numbers per
+        image, where the patch matrix has 25 C·R): row (c, q) holds the grid moved q places
+        on. Kernel row p is then the same rows read p·Wp places further, so an (n, kh)
+        stack of (C·kw, R) views, each times that image's gᵀ (R, C_out), gives every
+        weight's share, summed over the images in order.
+        """
+        (kh, kw), n, C, L, R = self.kernel, hi - lo, self.C, self.L, self.R
+        e = self.flat.itemsize
+        shifted = workspace.get(name + "kw_rows", (C, kw, n * L), self.flat.dtype)
+        np.copyto(shifted, as_strided(self.flat[:, lo * L :], (C, kw, n * L), (self.flat.strides[0], e, e),
+                                      writeable=False))
+        rows = as_strided(shifted, (n, kh, C * kw, R), (L * e, self.Wp * e, shifted.strides[1], e),
+                          writeable=False)
+        g_t = g.reshape(g.shape[0], n, R).transpose(1, 2, 0)[:, None]  # (n, 1, R, C_out)
+        per_image = np.matmul(rows, g_t)  # (n, kh, C·kw, C_out)
+        grad = np.add.reduce(per_image, axis=0).reshape(kh, C, kw, -1)  # images in order
+        return np.ascontiguousarray(grad.transpose(3, 1, 0, 2)).reshape(g.shape[0], -1)
+
     def output(self, y):
         grid = y.reshape(y.shape[0], y.shape[1] // self.R, self.H_out, self.Wp)
         return grid[:, :, :, : self.W_out]
@@ -258,6 +292,9 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patc
     geo = _geometry(x.shape, kernel, stride, padding, x.dtype, workspace)
     K, R = w_mat.shape[1], geo.R
     xc = x.transpose(1, 0, 2, 3)  # a view; contiguous when x came from another conv layer
+    # the row grid computes its weight gradient from the padded input (_RowGrid.weight_grad):
+    # it keeps no patches, and unfolds a few images at a time into a buffer that stays in cache
+    keep_patches = keep_patches and not isinstance(geo, _RowGrid)
     cols = workspace.get("cols", (K, N * R), x.dtype) if keep_patches else None
     y = np.empty((w_mat.shape[0], N * R), dtype=x.dtype)
 
@@ -304,19 +341,23 @@ def conv2d_backward(grad_out, cache, input_grad=True):
         columns = slice(s.start * R, s.stop * R)
         geo.grad_columns(g_t, s, g[:, columns])
         grad_w = None
+        by_rows = cols is None and isinstance(geo, _RowGrid) and per_image_fits(K // geo.kernel[0], R, C_out)
+        if by_rows:
+            grad_w = geo.weight_grad(g[:, columns], s.start, s.stop, workspace, f"half{s.start > 0}")
         # a few images at a time, so that the input gradient's product is still in the
-        # core's cache when its sum reads it (evaluation dropped the patches: unfold them
-        # again from the padded input the forward left in the workspace)
+        # core's cache when its sum reads it (where no patches were kept and the row grid
+        # cannot serve, unfold them again from the padded input the forward left behind)
         for lo in range(s.start, s.stop, _BLOCK):
             hi = min(lo + _BLOCK, s.stop)
             block = g[:, lo * R : hi * R]
-            if cols is None:
-                c = workspace.get(f"block{s.start > 0}", (K, _BLOCK * R), w_mat.dtype)[:, : (hi - lo) * R]
-                geo.unfold(lo, hi, c)
-            else:
-                c = cols[:, lo * R : hi * R]
-            part = matmul_nt_images(block, c, hi - lo)
-            grad_w = part if grad_w is None else grad_w + part  # block after block, in order
+            if not by_rows:
+                if cols is None:
+                    c = workspace.get(f"block{s.start > 0}", (K, _BLOCK * R), w_mat.dtype)[:, : (hi - lo) * R]
+                    geo.unfold(lo, hi, c)
+                else:
+                    c = cols[:, lo * R : hi * R]
+                part = matmul_nt_images(block, c, hi - lo)
+                grad_w = part if grad_w is None else grad_w + part  # block after block, in order
             if input_grad:
                 geo.input_grad(w_mat, block, lo, hi, grad_xt, workspace, f"half{s.start > 0}-{hi - lo}")
         grad_b = g[:, columns].sum(axis=1)
