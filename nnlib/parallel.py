@@ -151,6 +151,19 @@ def splits(seq, x) -> bool:
             and any(isinstance(m, Conv2d) for m in seq.layers))
 
 
+def _kinds():
+    """(Parameter, Workspace): imported on first use (module and kernels import this module)."""
+    if _KINDS is None:
+        from .kernels import Workspace
+        from .module import Parameter
+
+        globals()["_KINDS"] = (Parameter, Workspace)
+    return _KINDS
+
+
+_KINDS = None
+
+
 class _Twin:
     """A layer's stand-in for the second half: its attributes, its own buffers and gradients."""
 
@@ -161,16 +174,14 @@ class _Twin:
 
     def refresh(self, layer):
         """Copy the layer's current attributes (settings, mode, parameter values)."""
-        from .kernels import Workspace
-        from .module import Parameter
-
-        mine = self.module.__dict__
+        Parameter, Workspace = _kinds()
+        theirs, mine = layer.__dict__, self.module.__dict__
         mine.clear()
-        mine.update(layer.__dict__)
+        mine.update(theirs)
         mine.pop("_guard", None)  # the guard's owner is the thread that runs half 0
-        for stale in [name for name in self.params if type(layer.__dict__.get(name)) is not Parameter]:
+        for stale in [name for name in self.params if type(theirs.get(name)) is not Parameter]:
             del self.params[stale]  # a parameter the layer no longer has (bias set to None)
-        for name, value in layer.__dict__.items():
+        for name, value in theirs.items():
             if type(value) is Parameter:
                 p = self.params.get(name)
                 if p is None or p.grad.shape != value.value.shape or p.grad.dtype != value.value.dtype:
@@ -179,7 +190,10 @@ class _Twin:
                 p.value = value.value
                 mine[name] = p
             elif type(value) is Workspace:
-                mine[name] = self.scratch.setdefault(name, Workspace())
+                scratch = self.scratch.get(name)
+                if scratch is None:
+                    scratch = self.scratch[name] = Workspace()
+                mine[name] = scratch
 
 
 class _Twins:
