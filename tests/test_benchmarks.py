@@ -7,8 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(*args):
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "paired_ab.py"), *args],
+def _run(*args, script="paired_ab.py"):
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -23,3 +23,13 @@ def test_paired_ab_names_a_constant_that_does_not_exist():
     out = _run("_NO_SUCH_CONSTANT", "1,2")
     assert out.returncode != 0
     assert "has a constant '_NO_SUCH_CONSTANT'" in out.stderr
+
+
+def test_process_pair_trains_the_same_bits_as_the_threads():
+    # the helper process computes half 1 on a replica of the model: the check at its end
+    # (status 1 unless both ways end with the same weights) is the part that can fail
+    out = _run("--rounds", "1", "--batches", "2", "--check-steps", "3", script="process_pair.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "weights after 3 steps trained both ways: the same bits" in out.stdout
+    assert "process pair / threads:" in out.stdout
+    assert "leaked" not in out.stderr  # the shared memory is released
