@@ -22,6 +22,12 @@ Measured (2-core AMD EPYC, numpy 2.4 + OpenBLAS 0.3.31, CPU microseconds per hal
 LeNet-5 batch, 32 images, best of 7): C3's weight gradient 1,100 as 41 cut products, 305 as
 one batched product per image once BLAS is held; C3's forward 300 as 82 cut tiles, 210 as one
 batched product per image; getting or setting OpenBLAS's thread count costs about 1 us.
+
+What the GIL still costs (round 4, ``benchmarks/process_pair.py``): a LeNet-5 step on two
+threads switches threads about 50 times (each switch a sleep and a wake-up, tens of us on
+a virtual machine), and the same two halves computed by two processes train 1.11-1.18x as
+fast, to the same bits. nnlib stays on threads: a helper process would run a fresh import
+of nnlib, blind to a class a student has patched in the notebook.
 """
 
 from __future__ import annotations
