@@ -108,6 +108,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/lenet_speed.py
 	$(PY) benchmarks/lenet_accuracy.py
 	$(PY) benchmarks/dashboard_throughput.py
+	$(PY) benchmarks/process_pair.py
 
 student: $(RUNTIME)
 	$(PY) scripts/make_student.py
