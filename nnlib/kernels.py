@@ -162,6 +162,10 @@ class _Compact:
     Columns per image: H_out·W_out. Unfolding copies runs of W_out numbers.
     """
 
+    # whether backward takes the weight gradient from the padded input (weight_grad), so
+    # that training need not keep the patches
+    grads_from_input = False
+
     def __init__(self, x_shape, kernel, stride, padding, dtype, workspace):
         N, C, H, W = x_shape
         (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -218,6 +222,8 @@ class _RowGrid(_Compact):
     products with wrapped-around pixels: the output view skips them, and backward gives
     them a zero gradient, so they add nothing.
     """
+
+    grads_from_input = True
 
     def _allocate(self, N, dtype, workspace):
         self.R = self.H_out * self.Wp
@@ -307,7 +313,7 @@ def conv2d_forward(x, w_mat, bias, kernel, stride, padding, workspace, keep_patc
     xc = x.transpose(1, 0, 2, 3)  # a view; contiguous when x came from another conv layer
     # the row grid computes its weight gradient from the padded input (_RowGrid.weight_grad):
     # it keeps no patches, and unfolds a few images at a time into a buffer that stays in cache
-    keep_patches = keep_patches and not isinstance(geo, _RowGrid)
+    keep_patches = keep_patches and not geo.grads_from_input
     cols = workspace.get("cols", (K, N * R), x.dtype) if keep_patches else None
     y = np.empty((w_mat.shape[0], N * R), dtype=x.dtype)
 
@@ -354,7 +360,7 @@ def conv2d_backward(grad_out, cache, input_grad=True):
         columns = slice(s.start * R, s.stop * R)
         geo.grad_columns(g_t, s, g[:, columns])
         grad_w = None
-        by_rows = cols is None and isinstance(geo, _RowGrid) and per_image_fits(K // geo.kernel[0], R, C_out)
+        by_rows = geo.grads_from_input and per_image_fits(K // geo.kernel[0], R, C_out)
         if by_rows:
             grad_w = geo.weight_grad(g[:, columns], s.start, s.stop, workspace, f"half{s.start > 0}")
         # a few images at a time, so that the input gradient's product is still in the
