@@ -121,6 +121,11 @@ def worker_throughput(library: str, threads: int, n_batches: int, blas_threads: 
         data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
     else:
         _, step = nnlib_step(library.removeprefix("nnlib-"))
+    return dict(info, images_per_second=best_rate(step, data, passes))
+
+
+def best_rate(step, data, passes: int = 2) -> float:
+    """Best images/s of ``step`` over a few passes through ``data``, after 3 warm-up steps."""
     for xb, yb in data[:3]:
         step(xb, yb)
     best = 0.0
@@ -129,7 +134,7 @@ def worker_throughput(library: str, threads: int, n_batches: int, blas_threads: 
         for xb, yb in data:
             step(xb, yb)
         best = max(best, len(data) * BATCH / (time.perf_counter() - start))
-    return dict(info, images_per_second=best)
+    return best
 
 
 def _peak_rss_mib() -> float:

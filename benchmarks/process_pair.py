@@ -33,7 +33,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from multiprocessing import get_context, shared_memory
 from pathlib import Path
 
@@ -46,11 +45,10 @@ BATCH, HALF = 64, 32
 
 
 def _model():
-    from nnlib.lenet import lenet5
+    """lenet_speed.py's LeNet-5: float32, initial weights of seed 0, no input gradient in C1."""
+    from lenet_speed import nnlib_step
 
-    model = lenet5("modern", rng=0).to(np.float32)
-    model[0].input_grad = False
-    return model
+    return nnlib_step()[0]
 
 
 class _Shared:
@@ -154,24 +152,15 @@ class ProcessPair:
 
 
 def worker_pair(n_batches: int, passes: int = 2) -> dict:
-    from lenet_speed import _batches
+    from lenet_speed import _batches, best_rate
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
     pair = ProcessPair()
     try:
-        data = _batches(n_batches)
-        for xb, yb in data[:3]:
-            pair.step(xb, yb)
-        best = 0.0
-        for _ in range(passes):
-            start = time.perf_counter()
-            for xb, yb in data:
-                pair.step(xb, yb)
-            best = max(best, len(data) * BATCH / (time.perf_counter() - start))
+        return {"images_per_second": best_rate(pair.step, _batches(n_batches), passes)}
     finally:
         pair.close()
-    return {"images_per_second": best}
 
 
 def same_weights(steps: int) -> bool:
